@@ -1,0 +1,64 @@
+//! Exact MaxSim kernels: the scalar reference and hand-written AVX2+FMA, AVX-512 and NEON
+//! versions of it, all bit-identical.
+//!
+//! This crate holds every `unsafe` block and every `#[target_feature]` of `maxsim`. Its safe
+//! face is [`Kernel`]: a handle that can only be made for an [`Isa`] this CPU runs, so calling
+//! through it is sound. The per-ISA modules ([`scalar`], `x86_64::avx2`, `x86_64::avx512`,
+//! `aarch64::neon`) share one set of signatures.
+//!
+//! # The computation
+//!
+//! `score(Q, D) = sum over i of (max over j of dot(Q[i], D[j]))`, where `dot` is the chain of
+//! fused multiply-adds over `k = 0..dim` in order, starting from `+0.0`. A query row's maximum is
+//! NaN if any of its dot products is NaN; an empty document gives `-inf` for every row. The sum
+//! runs over query rows in increasing order, starting from `+0.0`, and a NaN total is returned as
+//! the canonical [`f32::NAN`].
+//!
+//! # The layout
+//!
+//! The query is packed dimension-major in blocks of `lanes` rows (see [`layout`]), so one vector
+//! load gives one dimension of `lanes` query rows; documents stay row-major. Each step of a
+//! kernel broadcasts one document value and fuses it into the accumulators of several query
+//! blocks. Every lane therefore computes exactly the scalar chain of one (query row, document
+//! row) pair, which is why every ISA returns the scalar reference's bits.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+#[macro_use]
+mod lane_kernel;
+
+mod isa;
+mod kernel;
+pub mod layout;
+pub mod scalar;
+
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+pub use isa::Isa;
+pub use kernel::Kernel;
+
+/// Adds query-row maxima to a running total, in slice order: the one summation order every ISA
+/// uses.
+#[inline]
+pub fn sum_in_order(total: f32, row_maxima: &[f32]) -> f32 {
+    row_maxima.iter().fold(total, |sum, &max| sum + max)
+}
+
+/// Replaces any NaN by the canonical [`f32::NAN`], so NaN results have the same bits on every
+/// ISA (x86 and ARM produce NaNs with different sign bits).
+#[inline]
+pub fn canonical_nan(x: f32) -> f32 {
+    if x.is_nan() {
+        f32::NAN
+    } else {
+        x
+    }
+}

@@ -1,0 +1,70 @@
+//! The scalar reference: the definition every SIMD kernel must match bit for bit.
+//!
+//! It takes the same arguments as the SIMD kernels; with one lane the packed query is simply
+//! the row-major query. It needs no CPU feature, so its functions are safe.
+
+/// Query rows per step: the scalar kernel is one lane wide.
+pub const LANES: usize = 1;
+
+/// `dot(q, d)`: fused multiply-adds over `k` in order, starting from `+0.0`.
+///
+/// `libm::fmaf` is correctly rounded everywhere (a hardware FMA where the CPU has one, an exact
+/// software emulation elsewhere), so this chain is the same on every machine.
+#[inline]
+pub fn dot(q: &[f32], d: &[f32]) -> f32 {
+    q.iter()
+        .zip(d)
+        .fold(0.0f32, |acc, (&qk, &dk)| libm::fmaf(qk, dk, acc))
+}
+
+/// The maximum of `dot(query_row, doc_row)` over the rows of `doc` in order: `-inf` for an
+/// empty document, NaN if any dot product is NaN.
+#[inline]
+pub fn row_max(query_row: &[f32], doc: &[f32]) -> f32 {
+    let dim = query_row.len();
+    let mut best = f32::NEG_INFINITY;
+    let mut saw_nan = false;
+    for doc_row in doc.chunks_exact(dim) {
+        let similarity = dot(query_row, doc_row);
+        saw_nan |= similarity.is_nan();
+        // Strictly greater: the first of equal values is kept, exactly as the SIMD
+        // `max(similarity, best)` instructions do; NaN never compares greater.
+        if similarity > best {
+            best = similarity;
+        }
+    }
+    if saw_nan {
+        f32::NAN
+    } else {
+        best
+    }
+}
+
+/// Writes each query row's maximum similarity into `out[..query_rows]`.
+///
+/// # Panics
+///
+/// If `dim` is zero or `packed` or `out` is shorter than `query_rows` rows.
+pub fn row_maxima(packed: &[f32], query_rows: usize, dim: usize, doc: &[f32], out: &mut [f32]) {
+    assert!(dim > 0, "dim must be at least 1");
+    let query = &packed[..query_rows * dim];
+    for (max, query_row) in out[..query_rows].iter_mut().zip(query.chunks_exact(dim)) {
+        *max = row_max(query_row, doc);
+    }
+}
+
+/// The MaxSim score: the sum of [`row_maxima`] in row order from `+0.0`, NaN canonical.
+///
+/// # Panics
+///
+/// If `dim` is zero or `packed` is shorter than `query_rows` rows.
+pub fn score(packed: &[f32], query_rows: usize, dim: usize, doc: &[f32]) -> f32 {
+    assert!(dim > 0, "dim must be at least 1");
+    let query = &packed[..query_rows * dim];
+    let total = query
+        .chunks_exact(dim)
+        .fold(0.0f32, |total, query_row| {
+            crate::sum_in_order(total, &[row_max(query_row, doc)])
+        });
+    crate::canonical_nan(total)
+}

@@ -1,0 +1,340 @@
+//! Reading NumPy `.npy` files of token embeddings and document lengths.
+//!
+//! The header is parsed by the `npyz` crate; the data is read straight into an aligned
+//! `Vec<f32>` (or integer vector) in one pass, with no per-element decoding, and checked for
+//! truncation and trailing bytes. Only C-order arrays are accepted.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::ops::Range;
+use std::path::Path;
+
+use bytemuck::Pod;
+use npyz::{DType, NpyHeader, Order};
+
+use crate::{Error, Result, TokenMatrix};
+
+/// An `f32` array read from a `.npy` file: its shape and its values in C order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NpyF32 {
+    /// The array's shape.
+    pub shape: Vec<usize>,
+    /// The values, last axis fastest.
+    pub data: Vec<f32>,
+}
+
+/// Reads a C-order `float32` array (`<f4` or `>f4`).
+///
+/// # Errors
+///
+/// [`Error::Format`] naming `source` if the bytes are not such an array, are truncated, or have
+/// bytes after the array; [`Error::Io`] if reading fails.
+pub fn read_f32(reader: impl Read, source: &str) -> Result<NpyF32> {
+    let mut reader = reader;
+    let (shape, descr) = read_header(&mut reader, source)?;
+    let count = element_count(&shape, source)?;
+    let mut data: Vec<f32> = read_elements(&mut reader, count, source)?;
+    match descr.as_str() {
+        "<f4" if cfg!(target_endian = "little") => {}
+        ">f4" if cfg!(target_endian = "big") => {}
+        "<f4" | ">f4" => data
+            .iter_mut()
+            .for_each(|x| *x = f32::from_bits(x.to_bits().swap_bytes())),
+        other => {
+            return Err(format_error(
+                source,
+                format!("dtype {other} is not float32; save with .astype(np.float32)"),
+            ))
+        }
+    }
+    Ok(NpyF32 { shape, data })
+}
+
+/// Reads a 1-D array of document lengths: `int32` or `int64`, each at least 0.
+///
+/// # Errors
+///
+/// [`Error::Format`] if the array is not 1-D, not such an integer type, holds a negative
+/// length, or is malformed as for [`read_f32`]; [`Error::Io`] if reading fails.
+pub fn read_lengths(reader: impl Read, source: &str) -> Result<Vec<usize>> {
+    let mut reader = reader;
+    let (shape, descr) = read_header(&mut reader, source)?;
+    if shape.len() != 1 {
+        return Err(format_error(
+            source,
+            format!("lengths must be 1-D, got shape {shape:?}"),
+        ));
+    }
+    let count = shape[0];
+    let swap = |little: bool| little != cfg!(target_endian = "little");
+    let values: Vec<i64> = match descr.as_str() {
+        "<i4" | ">i4" => {
+            let swap = swap(descr.starts_with('<'));
+            let raw: Vec<i32> = read_elements(&mut reader, count, source)?;
+            raw.into_iter()
+                .map(|v| i64::from(if swap { v.swap_bytes() } else { v }))
+                .collect()
+        }
+        "<i8" | ">i8" => {
+            let swap = swap(descr.starts_with('<'));
+            let raw: Vec<i64> = read_elements(&mut reader, count, source)?;
+            raw.into_iter()
+                .map(|v| if swap { v.swap_bytes() } else { v })
+                .collect()
+        }
+        other => {
+            return Err(format_error(
+                source,
+                format!("dtype {other} is not int32 or int64"),
+            ))
+        }
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            usize::try_from(v).map_err(|_| {
+                format_error(source, format!("length {i} is {v}; lengths must be >= 0"))
+            })
+        })
+        .collect()
+}
+
+/// [`read_f32`] on a file.
+///
+/// # Errors
+///
+/// As [`read_f32`], and [`Error::Io`] if the file cannot be opened.
+pub fn read_f32_file(path: &Path) -> Result<NpyF32> {
+    read_f32(open(path)?, &path.display().to_string())
+}
+
+/// [`read_lengths`] on a file.
+///
+/// # Errors
+///
+/// As [`read_lengths`], and [`Error::Io`] if the file cannot be opened.
+pub fn read_lengths_file(path: &Path) -> Result<Vec<usize>> {
+    read_lengths(open(path)?, &path.display().to_string())
+}
+
+/// Documents read from `.npy` arrays: each a run of rows of one shared buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Documents {
+    data: Vec<f32>,
+    dim: usize,
+    rows: Vec<Range<usize>>,
+}
+
+impl Documents {
+    /// Splits an array of document tokens into documents.
+    ///
+    /// - `(total_rows, dim)` with `lengths`: consecutive documents of those lengths, which must
+    ///   add up to `total_rows`.
+    /// - `(num_docs, rows, dim)`, padded: document `i` is its first `lengths[i]` rows (all `rows`
+    ///   without `lengths`); padding rows are never scored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Format`] naming `source` when the shape, the lengths and the data disagree.
+    pub fn from_npy(docs: NpyF32, lengths: Option<&[usize]>, source: &str) -> Result<Self> {
+        let fail = |message: String| Err(format_error(source, message));
+        if element_count(&docs.shape, source)? != docs.data.len() {
+            return fail(format!(
+                "shape {:?} does not match {} values",
+                docs.shape,
+                docs.data.len()
+            ));
+        }
+        let (dim, rows) = match (docs.shape.as_slice(), lengths) {
+            (&[_, 0], _) | (&[_, _, 0], _) => return fail("token dim must be at least 1".into()),
+            (&[total, dim], Some(lengths)) => {
+                let sum = lengths
+                    .iter()
+                    .try_fold(0usize, |sum, &len| sum.checked_add(len));
+                if sum != Some(total) {
+                    return fail(format!(
+                        "lengths add up to {} but the array has {total} rows",
+                        sum.map_or("more than usize::MAX".into(), |s| s.to_string())
+                    ));
+                }
+                let mut start = 0;
+                let rows = lengths
+                    .iter()
+                    .map(|&len| {
+                        start += len;
+                        start - len..start
+                    })
+                    .collect();
+                (dim, rows)
+            }
+            (&[_, _], None) => {
+                return fail(
+                    "a 2-D (total_rows, dim) array needs --lengths to split it into documents"
+                        .into(),
+                )
+            }
+            (&[num_docs, padded, dim], lengths) => {
+                let lengths: Vec<usize> = match lengths {
+                    Some(lengths) if lengths.len() != num_docs => {
+                        return fail(format!(
+                            "{} lengths for {num_docs} documents",
+                            lengths.len()
+                        ))
+                    }
+                    Some(lengths) => lengths.to_vec(),
+                    None => vec![padded; num_docs],
+                };
+                if let Some((i, &len)) = lengths.iter().enumerate().find(|(_, &l)| l > padded) {
+                    return fail(format!(
+                        "document {i} has length {len} but only {padded} rows per document"
+                    ));
+                }
+                let rows = lengths
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &len)| i * padded..i * padded + len)
+                    .collect();
+                (dim, rows)
+            }
+            (shape, _) => {
+                return fail(format!(
+                    "documents must be 2-D (total_rows, dim) or 3-D (num_docs, rows, dim), got shape {shape:?}"
+                ))
+            }
+        };
+        Ok(Documents {
+            data: docs.data,
+            dim,
+            rows,
+        })
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are no documents.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Token dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Document `index`, or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<TokenMatrix<'_>> {
+        let rows = self.rows.get(index)?;
+        let values = &self.data[rows.start * self.dim..rows.end * self.dim];
+        TokenMatrix::new(values, self.dim).ok()
+    }
+
+    /// The documents in order.
+    pub fn iter(&self) -> impl Iterator<Item = TokenMatrix<'_>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+fn open(path: &Path) -> Result<BufReader<File>> {
+    File::open(path).map(BufReader::new).map_err(|e| Error::Io {
+        source: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn format_error(source: &str, message: String) -> Error {
+    Error::Format {
+        source: source.to_string(),
+        message,
+    }
+}
+
+fn read_header(reader: &mut impl Read, source: &str) -> Result<(Vec<usize>, String)> {
+    let header = NpyHeader::from_reader(&mut *reader).map_err(|e| {
+        let message = match e.kind() {
+            io::ErrorKind::UnexpectedEof => "truncated .npy header".to_string(),
+            io::ErrorKind::InvalidData => format!("not a valid .npy file: {e}"),
+            _ => e.to_string(),
+        };
+        format_error(source, message)
+    })?;
+    if header.order() != Order::C {
+        return Err(format_error(
+            source,
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
+        ));
+    }
+    let descr = match header.dtype() {
+        DType::Plain(ty) => ty.to_string(),
+        other => {
+            return Err(format_error(
+                source,
+                format!("dtype {} is not a plain number type", other.descr()),
+            ))
+        }
+    };
+    let shape = header
+        .shape()
+        .iter()
+        .map(|&n| usize::try_from(n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| format_error(source, "shape does not fit in memory".into()))?;
+    Ok((shape, descr))
+}
+
+fn element_count(shape: &[usize], source: &str) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |count, &n| count.checked_mul(n))
+        .ok_or_else(|| format_error(source, format!("shape {shape:?} does not fit in memory")))
+}
+
+/// Reads exactly `count` elements, then insists the input ends.
+///
+/// The buffer grows as data arrives, so a header that claims more data than the input holds
+/// costs no more memory than the input.
+fn read_elements<T: Pod>(reader: &mut impl Read, count: usize, source: &str) -> Result<Vec<T>> {
+    const CHUNK_BYTES: usize = 1 << 22;
+    let size = std::mem::size_of::<T>();
+    let chunk = (CHUNK_BYTES / size).max(1);
+    let mut data: Vec<T> = Vec::new();
+    while data.len() < count {
+        let start = data.len();
+        let end = start + chunk.min(count - start);
+        data.resize(end, T::zeroed());
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut data[start..]);
+        if let Err(e) = reader.read_exact(bytes) {
+            return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
+                format_error(
+                    source,
+                    format!(
+                        "truncated: the header declares {count} values ({} bytes) but the data ends before value {end}",
+                        count.saturating_mul(size)
+                    ),
+                )
+            } else {
+                Error::Io {
+                    source: source.to_string(),
+                    message: e.to_string(),
+                }
+            });
+        }
+    }
+    let mut extra = [0u8; 1];
+    match reader.read(&mut extra) {
+        Ok(0) => Ok(data),
+        Ok(_) => Err(format_error(
+            source,
+            format!("{} bytes of data follow the {count} values the header declares", {
+                1 + io::copy(reader, &mut io::sink()).unwrap_or(0)
+            }),
+        )),
+        Err(e) => Err(Error::Io {
+            source: source.to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
