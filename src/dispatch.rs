@@ -20,7 +20,7 @@ pub fn supported_isas() -> Vec<Isa> {
     Isa::supported().collect()
 }
 
-/// The ISA that dispatched calls use: the fastest this CPU runs, capped by [`ISA_ENV`].
+/// The ISA that dispatched calls use: [`Isa::best_supported`], capped by [`ISA_ENV`].
 ///
 /// # Errors
 ///
@@ -53,8 +53,10 @@ pub fn select_isa(cap: Option<&str>) -> Result<Isa> {
             });
         }
     }
+    // A cap lowers the choice; it never raises it past what dispatch picks unasked.
+    let ceiling = cap.rank().min(best.rank());
     Ok(Isa::supported()
-        .filter(|isa| isa.rank() <= cap.rank())
+        .filter(|isa| isa.rank() <= ceiling)
         .max_by_key(|isa| isa.rank())
         .unwrap_or(Isa::Scalar))
 }

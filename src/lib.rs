@@ -53,3 +53,8 @@ pub use query::{maxsim, maxsim_with_isa, PreparedQuery};
 
 /// The kernels themselves, for benchmarks and for code that manages its own buffers.
 pub use maxsim_kernels as kernels;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

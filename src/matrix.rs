@@ -32,7 +32,7 @@ impl<'a> TokenMatrix<'a> {
     /// [`TokenMatrixBuf::from_bytes_copied`] for that), [`Error::ByteLength`] if its length is not
     /// a multiple of 4, and the errors of [`TokenMatrix::new`].
     pub fn from_bytes(bytes: &'a [u8], dim: usize) -> Result<Self> {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(Error::ByteLength { len: bytes.len() });
         }
         let data: &[f32] = bytemuck::try_cast_slice(bytes).map_err(|_| Error::Misaligned {
@@ -120,7 +120,7 @@ impl TokenMatrixBuf {
     /// [`Error::ByteLength`] if the length is not a multiple of 4, and the errors of
     /// [`TokenMatrix::new`].
     pub fn from_bytes_copied(bytes: &[u8], dim: usize) -> Result<Self> {
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(Error::ByteLength { len: bytes.len() });
         }
         check_shape(bytes.len() / 4, dim)?;
@@ -192,7 +192,7 @@ impl<'a> From<&'a TokenMatrixBuf> for TokenMatrix<'a> {
 fn check_shape(len: usize, dim: usize) -> Result<()> {
     if dim == 0 {
         Err(Error::ZeroDim)
-    } else if len % dim != 0 {
+    } else if !len.is_multiple_of(dim) {
         Err(Error::RaggedData { len, dim })
     } else {
         Ok(())

@@ -32,20 +32,21 @@ pub struct NpyF32 {
 pub fn read_f32(reader: impl Read, source: &str) -> Result<NpyF32> {
     let mut reader = reader;
     let (shape, descr) = read_header(&mut reader, source)?;
-    let count = element_count(&shape, source)?;
-    let mut data: Vec<f32> = read_elements(&mut reader, count, source)?;
-    match descr.as_str() {
-        "<f4" if cfg!(target_endian = "little") => {}
-        ">f4" if cfg!(target_endian = "big") => {}
-        "<f4" | ">f4" => data
-            .iter_mut()
-            .for_each(|x| *x = f32::from_bits(x.to_bits().swap_bytes())),
+    let swap = match descr.as_str() {
+        "<f4" => cfg!(target_endian = "big"),
+        ">f4" => cfg!(target_endian = "little"),
         other => {
             return Err(format_error(
                 source,
                 format!("dtype {other} is not float32; save with .astype(np.float32)"),
             ))
         }
+    };
+    let count = element_count(&shape, source)?;
+    let mut data: Vec<f32> = read_elements(&mut reader, count, source)?;
+    if swap {
+        data.iter_mut()
+            .for_each(|x| *x = f32::from_bits(x.to_bits().swap_bytes()));
     }
     Ok(NpyF32 { shape, data })
 }
@@ -328,9 +329,10 @@ fn read_elements<T: Pod>(reader: &mut impl Read, count: usize, source: &str) -> 
         Ok(0) => Ok(data),
         Ok(_) => Err(format_error(
             source,
-            format!("{} bytes of data follow the {count} values the header declares", {
-                1 + io::copy(reader, &mut io::sink()).unwrap_or(0)
-            }),
+            format!(
+                "{} bytes of data follow the {count} values the header declares",
+                { 1 + io::copy(reader, &mut io::sink()).unwrap_or(0) }
+            ),
         )),
         Err(e) => Err(Error::Io {
             source: source.to_string(),

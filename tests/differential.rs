@@ -28,7 +28,12 @@ fn dims() -> impl Strategy<Value = usize> {
 }
 
 fn values() -> impl Strategy<Value = Values> {
-    prop::sample::select(vec![Values::Unit, Values::Mixed, Values::Integers, Values::Tiny])
+    prop::sample::select(vec![
+        Values::Unit,
+        Values::Mixed,
+        Values::Integers,
+        Values::Tiny,
+    ])
 }
 
 #[derive(Clone, Debug)]
@@ -43,23 +48,44 @@ struct Case {
 }
 
 fn cases() -> impl Strategy<Value = Case> {
-    (rows(), rows(), dims(), 0usize..4, 0usize..4, values(), any::<u64>()).prop_map(
-        |(query_rows, doc_rows, dim, query_offset, doc_offset, values, seed)| Case {
-            query_rows,
-            doc_rows,
-            dim,
-            query_offset,
-            doc_offset,
-            values,
-            seed,
-        },
+    (
+        rows(),
+        rows(),
+        dims(),
+        0usize..4,
+        0usize..4,
+        values(),
+        any::<u64>(),
     )
+        .prop_map(
+            |(query_rows, doc_rows, dim, query_offset, doc_offset, values, seed)| Case {
+                query_rows,
+                doc_rows,
+                dim,
+                query_offset,
+                doc_offset,
+                values,
+                seed,
+            },
+        )
 }
 
 fn buffers(case: &Case) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Rng(case.seed);
-    let q = random_buffer(&mut rng, case.query_rows, case.dim, case.query_offset, case.values);
-    let d = random_buffer(&mut rng, case.doc_rows, case.dim, case.doc_offset, case.values);
+    let q = random_buffer(
+        &mut rng,
+        case.query_rows,
+        case.dim,
+        case.query_offset,
+        case.values,
+    );
+    let d = random_buffer(
+        &mut rng,
+        case.doc_rows,
+        case.dim,
+        case.doc_offset,
+        case.values,
+    );
     (q, d)
 }
 
@@ -94,7 +120,15 @@ fn assert_bit_identical(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<
         let mut rows = vec![0.0; query.rows()];
         prepared.row_maxima(doc, &mut rows).unwrap();
         for (i, (g, e)) in rows.iter().zip(&expected_rows).enumerate() {
-            prop_assert_eq!(g.to_bits(), e.to_bits(), "{} row {}: {} vs {}", isa, i, g, e);
+            prop_assert_eq!(
+                g.to_bits(),
+                e.to_bits(),
+                "{} row {}: {} vs {}",
+                isa,
+                i,
+                g,
+                e
+            );
         }
     }
     Ok(())

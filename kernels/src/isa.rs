@@ -94,14 +94,23 @@ impl Isa {
         Isa::ALL.into_iter().filter(|isa| isa.is_supported())
     }
 
-    /// The fastest ISA this CPU runs, as chosen by `multiversion`'s dispatcher: the function
+    /// The ISA dispatch uses on this CPU, as chosen by `multiversion`'s dispatcher: the function
     /// below is compiled once per target, and the clone selected at run time names its kernel.
+    ///
+    /// `multiversion` selects an AVX-512 target only on CPUs with Ice Lake's AVX-512 extensions
+    /// (VBMI2, VNNI, BITALG and the rest), because older AVX-512 CPUs lower their clock for
+    /// 512-bit code. On those, dispatch picks AVX2; [`Isa::Avx512`] can still be forced, since
+    /// the kernel needs only AVX-512F.
     pub fn best_supported() -> Isa {
         best_supported_clone()
     }
 }
 
-#[multiversion::multiversion(targets("x86_64+avx512f+avx2+fma", "x86_64+avx2+fma", "aarch64+neon"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx2+fma",
+    "x86_64+avx2+fma",
+    "aarch64+neon"
+))]
 fn best_supported_clone() -> Isa {
     multiversion::target::match_target! {
         "x86_64+avx512f+avx2+fma" => Isa::Avx512,
@@ -135,7 +144,11 @@ fn x86_has_avx2_fma() -> bool {
 
 #[cfg(all(target_arch = "x86_64", not(feature = "std")))]
 fn x86_has_avx512f() -> bool {
-    cfg!(all(target_feature = "avx512f", target_feature = "avx2", target_feature = "fma"))
+    cfg!(all(
+        target_feature = "avx512f",
+        target_feature = "avx2",
+        target_feature = "fma"
+    ))
 }
 
 #[cfg(not(target_arch = "x86_64"))]

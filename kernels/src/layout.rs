@@ -30,7 +30,11 @@ pub const fn packed_len(rows: usize, dim: usize, lanes: usize) -> Option<usize> 
 /// not [`packed_len`].
 pub fn pack_query(query: &[f32], dim: usize, lanes: usize, packed: &mut [f32]) {
     assert!(dim > 0 && lanes > 0, "dim and lanes must be at least 1");
-    assert_eq!(query.len() % dim, 0, "query length is not a multiple of dim");
+    assert_eq!(
+        query.len() % dim,
+        0,
+        "query length is not a multiple of dim"
+    );
     let rows = query.len() / dim;
     assert_eq!(
         Some(packed.len()),

@@ -61,10 +61,8 @@ pub fn row_maxima(packed: &[f32], query_rows: usize, dim: usize, doc: &[f32], ou
 pub fn score(packed: &[f32], query_rows: usize, dim: usize, doc: &[f32]) -> f32 {
     assert!(dim > 0, "dim must be at least 1");
     let query = &packed[..query_rows * dim];
-    let total = query
-        .chunks_exact(dim)
-        .fold(0.0f32, |total, query_row| {
-            crate::sum_in_order(total, &[row_max(query_row, doc)])
-        });
+    let total = query.chunks_exact(dim).fold(0.0f32, |total, query_row| {
+        crate::sum_in_order(total, &[row_max(query_row, doc)])
+    });
     crate::canonical_nan(total)
 }

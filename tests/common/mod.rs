@@ -13,15 +13,36 @@ pub fn expected_isa() -> Option<Isa> {
     Some(Isa::from_name(&name).unwrap_or_else(|| panic!("{EXPECT_ENV}={name:?} is not an ISA")))
 }
 
-/// Every ISA this host runs; if CI named one, it must be among them and be the best.
+/// The environment variable CI sets to the ISAs whose kernels a run must test (comma
+/// separated), so a host that lacks one fails instead of skipping it.
+pub const REQUIRE_ENV: &str = "MAXSIM_REQUIRE_ISAS";
+
+/// Every ISA this host runs. The ISAs CI requires must be among them, and the one it expects
+/// dispatch to pick must be the best.
 pub fn isas_under_test() -> Vec<Isa> {
     let isas = maxsim::supported_isas();
+    for name in std::env::var(REQUIRE_ENV).unwrap_or_default().split(',') {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        let isa =
+            Isa::from_name(name).unwrap_or_else(|| panic!("{REQUIRE_ENV}: {name:?} is not an ISA"));
+        assert!(
+            isas.contains(&isa),
+            "{REQUIRE_ENV} requires {isa} but this CPU runs only {isas:?}"
+        );
+    }
     if let Some(expected) = expected_isa() {
         assert!(
             isas.contains(&expected),
             "{EXPECT_ENV}={expected} but this CPU runs only {isas:?}"
         );
-        assert_eq!(Isa::best_supported(), expected, "dispatch would not pick {expected}");
+        assert_eq!(
+            Isa::best_supported(),
+            expected,
+            "dispatch would not pick {expected}"
+        );
     }
     isas
 }
@@ -64,7 +85,7 @@ pub fn value(rng: &mut Rng, kind: Values) -> f32 {
         Values::Unit => rng.unit(),
         Values::Mixed => {
             let r = rng.next_u64();
-            if r % 16 == 0 {
+            if r.is_multiple_of(16) {
                 return 0.0;
             }
             let exponent = ((r >> 8) % 41) as i32 - 20;
@@ -78,7 +99,13 @@ pub fn value(rng: &mut Rng, kind: Values) -> f32 {
 /// `rows x dim` random values placed `offset` floats into a buffer, so the matrix starts at an
 /// address that is not a multiple of the vector width. Returns the buffer; the matrix is
 /// `buf[offset..]`.
-pub fn random_buffer(rng: &mut Rng, rows: usize, dim: usize, offset: usize, kind: Values) -> Vec<f32> {
+pub fn random_buffer(
+    rng: &mut Rng,
+    rows: usize,
+    dim: usize,
+    offset: usize,
+    kind: Values,
+) -> Vec<f32> {
     let mut buf = vec![f32::from_bits(0x7fc0_dead); offset];
     buf.extend((0..rows * dim).map(|_| value(rng, kind)));
     buf
@@ -94,7 +121,12 @@ pub fn oracle(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> f64 {
         .iter_rows()
         .map(|q| {
             doc.iter_rows()
-                .map(|d| q.iter().zip(d).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>())
+                .map(|d| {
+                    q.iter()
+                        .zip(d)
+                        .map(|(&a, &b)| a as f64 * b as f64)
+                        .sum::<f64>()
+                })
                 .fold(f64::NEG_INFINITY, f64::max)
         })
         .sum()
@@ -115,11 +147,21 @@ pub fn error_bound(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> f64 {
     for q in query.iter_rows() {
         let abs_max = doc
             .iter_rows()
-            .map(|d| q.iter().zip(d).map(|(&a, &b)| (a as f64 * b as f64).abs()).sum::<f64>())
+            .map(|d| {
+                q.iter()
+                    .zip(d)
+                    .map(|(&a, &b)| (a as f64 * b as f64).abs())
+                    .sum::<f64>()
+            })
             .fold(0.0, f64::max);
         let max = doc
             .iter_rows()
-            .map(|d| q.iter().zip(d).map(|(&a, &b)| a as f64 * b as f64).sum::<f64>())
+            .map(|d| {
+                q.iter()
+                    .zip(d)
+                    .map(|(&a, &b)| a as f64 * b as f64)
+                    .sum::<f64>()
+            })
             .fold(f64::NEG_INFINITY, f64::max);
         dot_term += abs_max;
         sum_term += max.abs();
@@ -129,15 +171,25 @@ pub fn error_bound(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> f64 {
 
 /// Writes a C-order `.npy` (version 1.0) with the given dtype descriptor and raw data bytes.
 pub fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    npy_bytes_in_order(descr, shape, data, false)
+}
+
+/// [`npy_bytes`], optionally declaring Fortran order.
+pub fn npy_bytes_in_order(descr: &str, shape: &[usize], data: &[u8], fortran: bool) -> Vec<u8> {
+    let order = if fortran { "True" } else { "False" };
     let shape_text = match shape {
         [n] => format!("({n},)"),
         _ => format!(
             "({})",
-            shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+            shape
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape_text}, }}");
     // Pad so that magic (6) + version (2) + length (2) + header + newline is a multiple of 64.
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');

@@ -1,0 +1,187 @@
+//! The main job on an embedded default: the seed's scale, 500 page images of 1038 token
+//! vectors of dim 128, reranked for a query of 32 tokens and one of 10.
+
+use std::time::Instant;
+
+use maxsim::{Isa, PreparedQuery, TokenMatrix};
+
+use super::{args::Args, chosen_isa, system, Failure};
+
+/// Timed repetitions of each full rerank; the median is reported.
+const REPETITIONS: usize = 5;
+/// Pages whose dispatched scores are compared with the scalar reference.
+const CHECKED_PAGES: usize = 8;
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let pages: usize = args.number("pages", 500)?;
+    let doc_rows: usize = args.number("doc-rows", 1038)?;
+    let dim: usize = args.number("dim", 128)?;
+    let seed: u64 = args.number("seed", 42)?;
+    if pages == 0 || doc_rows == 0 || dim == 0 {
+        return Err(Failure::Usage(
+            "--pages, --doc-rows and --dim must be at least 1".into(),
+        ));
+    }
+    let isa = chosen_isa(&args)?;
+
+    println!(
+        "maxsim demo: {pages} pages x {doc_rows} tokens x dim {dim}, seeded synthetic unit vectors (seed {seed})"
+    );
+    println!("cpu: {} ({})", system::cpu_model(), std::env::consts::ARCH);
+    println!(
+        "ISAs this CPU runs: {}; dispatched: {isa} ({} query rows per register)",
+        system::isa_names(&maxsim::supported_isas()),
+        isa.lanes()
+    );
+
+    let mut rng = SplitMix(seed);
+    let started = Instant::now();
+    let corpus = unit_vectors(&mut rng, pages * doc_rows, dim);
+    println!(
+        "corpus: {:.1} MB generated in {:.2} s",
+        (corpus.len() * 4) as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    let page =
+        |p: usize| TokenMatrix::new(&corpus[p * doc_rows * dim..(p + 1) * doc_rows * dim], dim);
+
+    for query_rows in [32, 10] {
+        // Each query is planted: noisy copies of tokens of one page, which should rank first.
+        let planted = (rng.next() % pages as u64) as usize;
+        let query = planted_query(
+            &mut rng,
+            &corpus[planted * doc_rows * dim..],
+            doc_rows,
+            dim,
+            query_rows,
+        );
+        let query = TokenMatrix::new(&query, dim)?;
+        let prepared = PreparedQuery::with_isa(query, isa)?;
+
+        let mut scores = vec![0.0f32; pages];
+        let mut times = Vec::with_capacity(REPETITIONS);
+        for _ in 0..REPETITIONS {
+            let start = Instant::now();
+            for (p, score) in scores.iter_mut().enumerate() {
+                *score = prepared.score(page(p)?)?;
+            }
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let seconds = times[REPETITIONS / 2];
+        let flops = 2.0 * (query_rows * doc_rows * dim * pages) as f64;
+
+        let mut ranked: Vec<usize> = (0..pages).collect();
+        ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+
+        println!();
+        println!("query of {query_rows} tokens (planted from page {planted}):");
+        println!(
+            "  time per query: {:.3} ms (median of {REPETITIONS}), {:.0} docs/s, {:.1} GFLOP/s",
+            seconds * 1e3,
+            pages as f64 / seconds,
+            flops / seconds / 1e9
+        );
+        let top: Vec<String> = ranked
+            .iter()
+            .take(5)
+            .map(|&p| format!("page {p} ({:.4})", scores[p]))
+            .collect();
+        println!("  top 5: {}", top.join(", "));
+        println!(
+            "  planted page ranked: {}",
+            ranked
+                .iter()
+                .position(|&p| p == planted)
+                .map_or(0, |r| r + 1)
+        );
+
+        let reference = PreparedQuery::with_isa(query, Isa::Scalar)?;
+        let sample = sample_pages(&ranked, CHECKED_PAGES);
+        let mut mismatches = 0;
+        for &p in &sample {
+            if reference.score(page(p)?)?.to_bits() != scores[p].to_bits() {
+                mismatches += 1;
+            }
+        }
+        println!(
+            "  bit-identical to the scalar reference on {} sampled pages: {}",
+            sample.len(),
+            if mismatches == 0 {
+                "yes".to_string()
+            } else {
+                format!("NO, {mismatches} differ")
+            }
+        );
+        if mismatches != 0 {
+            return Err(Failure::Error(
+                format!("{isa} scores differ from the scalar reference on {mismatches} pages")
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The top pages and some spread through the ranking, without repeats.
+fn sample_pages(ranked: &[usize], count: usize) -> Vec<usize> {
+    let step = (ranked.len() / count).max(1);
+    let mut sample: Vec<usize> = ranked.iter().take(2).copied().collect();
+    sample.extend(ranked.iter().step_by(step).copied());
+    sample.sort_unstable();
+    sample.dedup();
+    sample.truncate(count);
+    sample
+}
+
+fn unit_vectors(rng: &mut SplitMix, rows: usize, dim: usize) -> Vec<f32> {
+    let mut data: Vec<f32> = (0..rows * dim).map(|_| rng.unit()).collect();
+    data.chunks_exact_mut(dim).for_each(normalize);
+    data
+}
+
+fn planted_query(
+    rng: &mut SplitMix,
+    page: &[f32],
+    doc_rows: usize,
+    dim: usize,
+    rows: usize,
+) -> Vec<f32> {
+    let mut query = Vec::with_capacity(rows * dim);
+    for _ in 0..rows {
+        let source = (rng.next() % doc_rows as u64) as usize;
+        let start = query.len();
+        query.extend(
+            page[source * dim..(source + 1) * dim]
+                .iter()
+                .map(|&x| x + 0.05 * rng.unit()),
+        );
+        normalize(&mut query[start..]);
+    }
+    query
+}
+
+fn normalize(row: &mut [f32]) {
+    let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        row.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// SplitMix64: small, fast and reproducible everywhere.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}

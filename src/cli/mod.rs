@@ -1,0 +1,82 @@
+//! Command-line parsing and the subcommands.
+
+mod args;
+mod demo;
+mod score;
+mod system;
+
+use args::Args;
+
+pub const USAGE: &str = "\
+usage:
+  maxsim [demo] [--pages N] [--doc-rows M] [--dim D] [--seed S] [--isa ISA]
+      score seeded synthetic pages (default: the seed's 500 pages x 1038 tokens x 128 dims)
+      with queries of 32 and 10 tokens; print timing, the top 5 pages and a bit-identity check
+  maxsim score --query Q.npy --docs D.npy [--lengths L.npy] [--isa ISA]
+      print one score per document, one per line
+      Q: float32 (n, dim); D: float32 (total_rows, dim) with lengths, or (num_docs, rows, dim)
+      padded, with optional lengths; L: int32 or int64 (num_docs,)
+  maxsim isa
+      print the ISAs this CPU runs and the one dispatched
+
+ISA is one of scalar, avx2, avx512, neon (an error if this CPU lacks it);
+MAXSIM_ISA caps the dispatched ISA the same way for every command.";
+
+/// How a command failed: bad usage (exit 2) or an error while running (exit 1).
+pub enum Failure {
+    Usage(String),
+    Error(Box<dyn std::error::Error>),
+}
+
+impl From<maxsim::Error> for Failure {
+    fn from(error: maxsim::Error) -> Self {
+        Failure::Error(Box::new(error))
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(error: std::io::Error) -> Self {
+        Failure::Error(Box::new(error))
+    }
+}
+
+pub fn run(raw: &[String]) -> Result<(), Failure> {
+    let (command, rest) = match raw.first().map(String::as_str) {
+        None => ("demo", raw),
+        Some(flag) if flag.starts_with("--") && flag != "--help" => ("demo", raw),
+        Some(command) => (command, &raw[1..]),
+    };
+    match command {
+        "demo" => demo::run(Args::parse(
+            rest,
+            &["pages", "doc-rows", "dim", "seed", "isa"],
+        )?),
+        "score" => score::run(Args::parse(rest, &["query", "docs", "lengths", "isa"])?),
+        "isa" => system::run_isa(Args::parse(rest, &[])?),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(Failure::Usage(format!("unknown command {other:?}"))),
+    }
+}
+
+/// The ISA a command runs: `--isa` forces one, otherwise dispatch (capped by `MAXSIM_ISA`).
+fn chosen_isa(args: &Args) -> Result<maxsim::Isa, Failure> {
+    match args.get("isa") {
+        None => Ok(maxsim::selected_isa()?),
+        Some(name) => {
+            let isa = maxsim::Isa::from_name(name).ok_or_else(|| maxsim::Error::UnknownIsa {
+                name: name.to_string(),
+            })?;
+            if !isa.is_supported() {
+                return Err(maxsim::Error::UnsupportedIsa {
+                    isa,
+                    supported: maxsim::supported_isas(),
+                }
+                .into());
+            }
+            Ok(isa)
+        }
+    }
+}

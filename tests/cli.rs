@@ -1,0 +1,443 @@
+//! The `maxsim` program: `score` on .npy files, its errors, `isa` and `MAXSIM_ISA`, the demo.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{npy_bytes, npy_f32, random_buffer, Rng, Values};
+use maxsim::{Isa, PreparedQuery, TokenMatrix};
+
+fn maxsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maxsim"))
+        .args(args)
+        .env_remove(maxsim::ISA_ENV)
+        .output()
+        .expect("run maxsim")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh directory under the target dir for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn parse_scores(text: &str) -> Vec<f32> {
+    text.lines().map(|line| line.parse().unwrap()).collect()
+}
+
+/// A failure with a message and a non-zero exit, never a panic.
+fn assert_clean_failure(output: &Output, needle: &str) {
+    let err = stderr(output);
+    assert!(!output.status.success(), "succeeded: {}", stdout(output));
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+}
+
+#[test]
+fn score_concatenated_documents_with_lengths_matches_the_library() {
+    let dir = scratch("concatenated");
+    let dim = 96;
+    let lengths = [5usize, 0, 180, 1, 33];
+    let total: usize = lengths.iter().sum();
+    let mut rng = Rng(11);
+    let q = random_buffer(&mut rng, 10, dim, 0, Values::Unit);
+    let d = random_buffer(&mut rng, total, dim, 0, Values::Unit);
+    let query = write(&dir, "q.npy", &npy_f32(&[10, dim], &q));
+    let docs = write(&dir, "d.npy", &npy_f32(&[total, dim], &d));
+    let lengths32: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
+    let lengths64: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
+    let l32 = write(
+        &dir,
+        "l32.npy",
+        &npy_bytes("<i4", &[5], bytemuck::cast_slice(&lengths32)),
+    );
+    let l64 = write(
+        &dir,
+        "l64.npy",
+        &npy_bytes("<i8", &[5], bytemuck::cast_slice(&lengths64)),
+    );
+
+    let prepared =
+        PreparedQuery::with_isa(TokenMatrix::new(&q, dim).unwrap(), Isa::Scalar).unwrap();
+    let mut start = 0;
+    let expected: Vec<f32> = lengths
+        .iter()
+        .map(|&len| {
+            let doc = TokenMatrix::new(&d[start * dim..(start + len) * dim], dim).unwrap();
+            start += len;
+            prepared.score(doc).unwrap()
+        })
+        .collect();
+    for l in [&l32, &l64] {
+        let output = maxsim(&["score", "--query", &query, "--docs", &docs, "--lengths", l]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let got = parse_scores(&stdout(&output));
+        assert_eq!(got.len(), 5);
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g.to_bits(), e.to_bits(), "{g} vs {e}");
+        }
+    }
+    // The empty document prints as -inf.
+    assert_eq!(
+        stdout(&maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &docs,
+            "--lengths",
+            &l32
+        ]))
+        .lines()
+        .nth(1),
+        Some("-inf")
+    );
+}
+
+#[test]
+fn score_padded_documents_never_scores_padding() {
+    let dir = scratch("padded");
+    let (dim, padded_rows) = (4, 3);
+    // All similarities negative: a zero padding row would win every max if it were scored.
+    let q = [1.0f32, 1.0, 1.0, 1.0];
+    let docs_data: Vec<f32> = [
+        [-1.0f32, -1.0, -1.0, -1.0],
+        [0.0; 4],
+        [0.0; 4], // doc 0: 1 real row
+        [-2.0; 4],
+        [-0.5, -0.5, -0.5, -0.5],
+        [0.0; 4], // doc 1: 2 real rows
+    ]
+    .concat();
+    let query = write(&dir, "q.npy", &npy_f32(&[1, dim], &q));
+    let docs = write(&dir, "d.npy", &npy_f32(&[2, padded_rows, dim], &docs_data));
+    let lengths = write(
+        &dir,
+        "l.npy",
+        &npy_bytes("<i8", &[2], bytemuck::cast_slice(&[1i64, 2])),
+    );
+    let output = maxsim(&[
+        "score",
+        "--query",
+        &query,
+        "--docs",
+        &docs,
+        "--lengths",
+        &lengths,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(parse_scores(&stdout(&output)), vec![-4.0, -2.0]);
+    // Without lengths every row counts, padding included.
+    let output = maxsim(&["score", "--query", &query, "--docs", &docs]);
+    assert_eq!(parse_scores(&stdout(&output)), vec![0.0, 0.0]);
+}
+
+#[test]
+fn scores_print_in_shortest_round_trip_form() {
+    let dir = scratch("round_trip");
+    let q = [0.1f32, 0.2, 0.3];
+    let d = [0.7f32, 0.11, 1e-30];
+    let query = write(&dir, "q.npy", &npy_f32(&[1, 3], &q));
+    let docs = write(&dir, "d.npy", &npy_f32(&[1, 1, 3], &d));
+    let output = maxsim(&["score", "--query", &query, "--docs", &docs]);
+    let line = stdout(&output).trim().to_string();
+    let expected = maxsim::maxsim(
+        TokenMatrix::new(&q, 3).unwrap(),
+        TokenMatrix::new(&d, 3).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(line.parse::<f32>().unwrap().to_bits(), expected.to_bits());
+    assert_eq!(line, format!("{expected:?}"));
+}
+
+#[test]
+fn malformed_inputs_fail_cleanly() {
+    let dir = scratch("malformed");
+    let q = npy_f32(&[2, 4], &[1.0; 8]);
+    let d = npy_f32(&[3, 4], &[1.0; 12]);
+    let query = write(&dir, "q.npy", &q);
+    let docs = write(&dir, "d.npy", &d);
+    let lengths = write(
+        &dir,
+        "l.npy",
+        &npy_bytes("<i4", &[2], bytemuck::cast_slice(&[1i32, 2])),
+    );
+
+    let truncated = write(&dir, "truncated.npy", &d[..d.len() - 5]);
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &truncated,
+            "--lengths",
+            &lengths,
+        ]),
+        "truncated",
+    );
+    let mut long = d.clone();
+    long.extend_from_slice(&[0, 0, 0, 0]);
+    let trailing = write(&dir, "trailing.npy", &long);
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &trailing,
+            "--lengths",
+            &lengths,
+        ]),
+        "4 bytes of data follow",
+    );
+    let garbage = write(&dir, "garbage.npy", b"this is not numpy");
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &garbage,
+            "--docs",
+            &docs,
+            "--lengths",
+            &lengths,
+        ]),
+        "garbage.npy",
+    );
+    let header_only = write(&dir, "header.npy", &q[..20]);
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &header_only,
+            "--docs",
+            &docs,
+            "--lengths",
+            &lengths,
+        ]),
+        "header",
+    );
+    let f64_query = write(&dir, "f64.npy", &npy_bytes("<f8", &[1, 4], &[0u8; 32]));
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &f64_query,
+            "--docs",
+            &docs,
+            "--lengths",
+            &lengths,
+        ]),
+        "float32",
+    );
+    let wrong_dim = write(&dir, "dim3.npy", &npy_f32(&[1, 3], &[1.0; 3]));
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &wrong_dim,
+            "--docs",
+            &docs,
+            "--lengths",
+            &lengths,
+        ]),
+        "dim 3",
+    );
+    let short = write(
+        &dir,
+        "short.npy",
+        &npy_bytes("<i4", &[2], bytemuck::cast_slice(&[1i32, 1])),
+    );
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &docs,
+            "--lengths",
+            &short,
+        ]),
+        "add up to 2 but the array has 3 rows",
+    );
+    let negative = write(
+        &dir,
+        "neg.npy",
+        &npy_bytes("<i8", &[2], bytemuck::cast_slice(&[4i64, -1])),
+    );
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &docs,
+            "--lengths",
+            &negative,
+        ]),
+        "-1",
+    );
+    let padded = write(&dir, "padded.npy", &npy_f32(&[2, 2, 4], &[1.0; 16]));
+    let too_long = write(
+        &dir,
+        "long.npy",
+        &npy_bytes("<i4", &[2], bytemuck::cast_slice(&[1i32, 3])),
+    );
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &padded,
+            "--lengths",
+            &too_long,
+        ]),
+        "length 3",
+    );
+    assert_clean_failure(
+        &maxsim(&["score", "--query", &query, "--docs", &docs]),
+        "needs --lengths",
+    );
+    let fortran_bytes = common::npy_bytes_in_order("<f4", &[2, 4], &[0u8; 32], true);
+    let fortran = write(&dir, "fortran.npy", &fortran_bytes);
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &fortran,
+            "--docs",
+            &docs,
+            "--lengths",
+            &lengths,
+        ]),
+        "Fortran-order",
+    );
+    let huge = write(
+        &dir,
+        "huge.npy",
+        &npy_bytes("<f4", &[1 << 40, 1 << 40], &[]),
+    );
+    assert_clean_failure(
+        &maxsim(&[
+            "score",
+            "--query",
+            &query,
+            "--docs",
+            &huge,
+            "--lengths",
+            &lengths,
+        ]),
+        "huge.npy",
+    );
+    assert_clean_failure(
+        &maxsim(&["score", "--query", "/nonexistent/q.npy", "--docs", &docs]),
+        "/nonexistent/q.npy",
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["score"][..],
+        &["score", "--query"],
+        &["frobnicate"],
+        &["score", "--bogus", "x"],
+    ] {
+        let output = maxsim(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("usage:"));
+    }
+}
+
+#[test]
+fn isa_command_reports_detection_and_honours_the_cap() {
+    let output = maxsim(&["isa"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("selected: {}", Isa::best_supported())),
+        "{text}"
+    );
+
+    let capped = Command::new(env!("CARGO_BIN_EXE_maxsim"))
+        .arg("isa")
+        .env(maxsim::ISA_ENV, "scalar")
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&capped).contains("selected: scalar"),
+        "{}",
+        stdout(&capped)
+    );
+
+    let bogus = Command::new(env!("CARGO_BIN_EXE_maxsim"))
+        .args(["demo", "--pages", "2", "--doc-rows", "3", "--dim", "4"])
+        .env(maxsim::ISA_ENV, "avx1024")
+        .output()
+        .unwrap();
+    assert_clean_failure(&bogus, "unknown ISA \"avx1024\"");
+}
+
+#[test]
+fn forcing_an_isa_the_cpu_lacks_fails_cleanly() {
+    let lacking = Isa::ALL
+        .into_iter()
+        .find(|isa| !isa.is_supported())
+        .unwrap();
+    let output = maxsim(&["demo", "--pages", "2", "--isa", lacking.name()]);
+    assert_clean_failure(&output, &format!("cannot run the {lacking} kernel"));
+}
+
+#[test]
+fn demo_runs_and_checks_bit_identity_on_every_isa() {
+    for isa in maxsim::supported_isas() {
+        let output = maxsim(&[
+            "demo",
+            "--pages",
+            "40",
+            "--doc-rows",
+            "50",
+            "--dim",
+            "64",
+            "--isa",
+            isa.name(),
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = stdout(&output);
+        assert!(text.contains(&format!("dispatched: {isa}")), "{text}");
+        assert_eq!(
+            text.matches("bit-identical to the scalar reference on 8 sampled pages: yes")
+                .count(),
+            2,
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("planted page ranked: 1\n").count(),
+            2,
+            "{text}"
+        );
+    }
+}
