@@ -112,4 +112,28 @@ impl Kernel {
             other => unreachable!("no {other} kernel on this architecture"),
         }
     }
+
+    /// Runs this ISA's FMA throughput probe: `iterations` steps of independent fused
+    /// multiply-add chains, [`Kernel::probe_flops`] flops in all.
+    pub fn fma_peak_probe(self, iterations: usize) -> f32 {
+        match self.isa {
+            Isa::Scalar => scalar::fma_peak_probe(iterations),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::new` confirmed AVX2 and FMA.
+            Isa::Avx2Fma => unsafe { crate::x86_64::avx2::fma_peak_probe(iterations) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2 and FMA.
+            Isa::Avx512 => unsafe { crate::x86_64::avx512::fma_peak_probe(iterations) },
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: `Kernel::new` confirmed NEON.
+            Isa::Neon => unsafe { crate::aarch64::neon::fma_peak_probe(iterations) },
+            #[allow(unreachable_patterns)]
+            other => unreachable!("no {other} kernel on this architecture"),
+        }
+    }
+
+    /// Floating-point operations in `iterations` steps of [`Kernel::fma_peak_probe`].
+    pub const fn probe_flops(self, iterations: usize) -> usize {
+        iterations * crate::PEAK_PROBE_CHAINS * self.lanes() * 2
+    }
 }

@@ -11,6 +11,7 @@
 //! | `max_keep(x, m) -> V` | per lane `if x > m { x } else { m }` (NaN `x` keeps `m`) |
 //! | `no_nan() -> Flag`, `note_nan(flag, v) -> Flag` | which lanes have seen a NaN |
 //! | `unsafe store_maxima(m, flag, out)` | `LANES` floats to `out`: `m`, or NaN where flagged |
+//! | `prefetch(p)` | a hint to bring `p`'s cache line closer; any address, never faults |
 //!
 //! The tile shapes are given per ISA: `groups_of` query blocks are scored together against
 //! `rows_per_group` document rows at a time (one accumulator per block and row); a query with a
@@ -24,8 +25,12 @@ macro_rules! lane_kernel {
         lanes = $lanes:literal,
         groups_of = $groups_of:literal,
         rows_per_group = $rows_per_group:literal,
-        rows_per_single = $rows_per_single:literal $(,)?
+        rows_per_single = $rows_per_single:literal,
+        prefetch_tiles = $prefetch_tiles:literal $(,)?
     ) => {
+        /// How many tiles ahead of the one being computed the document is prefetched.
+        const PREFETCH_TILES: usize = $prefetch_tiles;
+
         /// Query rows per vector register.
         pub const LANES: usize = $lanes;
 
@@ -80,6 +85,32 @@ macro_rules! lane_kernel {
                 })
             };
             crate::canonical_nan(total)
+        }
+
+        /// Runs [`crate::PEAK_PROBE_CHAINS`] independent fused multiply-add chains of
+        /// `iterations` steps each, for measuring this ISA's FMA throughput: `iterations *
+        /// PEAK_PROBE_CHAINS * LANES * 2` flops. The result only keeps the work observable.
+        ///
+        /// # Safety
+        ///
+        /// The CPU must support the target features this module is compiled for.
+        #[target_feature(enable = $features)]
+        pub unsafe fn fma_peak_probe(iterations: usize) -> f32 {
+            let (scale, step) = (splat(0.999_999_9), splat(1e-7));
+            let mut chains = [zero(); crate::PEAK_PROBE_CHAINS];
+            for _ in 0..iterations {
+                for chain in chains.iter_mut() {
+                    *chain = fmadd(*chain, scale, step);
+                }
+            }
+            let mut total = zero();
+            for chain in chains {
+                total = fmadd(chain, splat(1.0), total);
+            }
+            let mut lanes = [0.0f32; LANES];
+            // SAFETY: `lanes` holds exactly `LANES` floats.
+            unsafe { store_maxima(total, no_nan(), lanes.as_mut_ptr()) };
+            lanes.iter().sum()
         }
 
         /// Calls `sink(first_row, maxima)` for each query block in increasing row order, with
@@ -216,20 +247,35 @@ macro_rules! lane_kernel {
         ) {
             let block_len = dim * LANES;
             let mut acc = [[zero(); ROWS]; BLOCKS];
-            for k in 0..dim {
-                let mut q = [zero(); BLOCKS];
-                for (block, q) in q.iter_mut().enumerate() {
-                    // SAFETY: `block * block_len + k * LANES + LANES <= BLOCKS * block_len`,
-                    // inside the caller's query blocks.
-                    *q = unsafe { load(query.add(block * block_len + k * LANES)) };
+            // One cache line of floats per document row per step of the outer loop.
+            const LINE: usize = 16;
+            let mut line_start = 0;
+            while line_start < dim {
+                // Ask for the same line of the rows `PREFETCH_TILES` tiles ahead: the hardware
+                // prefetchers do not train on short row-interleaved streams, and without this
+                // an out-of-cache corpus runs at a fraction of DRAM bandwidth. A prefetch never
+                // faults, and `wrapping_add` keeps the address arithmetic defined past the end.
+                let ahead = doc.wrapping_add(PREFETCH_TILES * ROWS * dim + line_start * ROWS);
+                for line in 0..ROWS {
+                    prefetch(ahead.wrapping_add(line * LINE));
                 }
-                for row in 0..ROWS {
-                    // SAFETY: `row * dim + k < ROWS * dim`, inside the caller's document rows.
-                    let d = splat(unsafe { *doc.add(row * dim + k) });
-                    for block in 0..BLOCKS {
-                        acc[block][row] = fmadd(q[block], d, acc[block][row]);
+                let line_end = dim.min(line_start + LINE);
+                for k in line_start..line_end {
+                    let mut q = [zero(); BLOCKS];
+                    for (block, q) in q.iter_mut().enumerate() {
+                        // SAFETY: `block * block_len + k * LANES + LANES <= BLOCKS * block_len`,
+                        // inside the caller's query blocks.
+                        *q = unsafe { load(query.add(block * block_len + k * LANES)) };
+                    }
+                    for row in 0..ROWS {
+                        // SAFETY: `row * dim + k < ROWS * dim`, inside the caller's document rows.
+                        let d = splat(unsafe { *doc.add(row * dim + k) });
+                        for block in 0..BLOCKS {
+                            acc[block][row] = fmadd(q[block], d, acc[block][row]);
+                        }
                     }
                 }
+                line_start = line_end;
             }
             for block in 0..BLOCKS {
                 for row in 0..ROWS {

@@ -45,6 +45,10 @@ pub mod x86_64;
 pub use isa::Isa;
 pub use kernel::Kernel;
 
+/// Independent FMA chains in each ISA's `fma_peak_probe`: enough to cover the FMA latency times
+/// the FMA ports of current x86 and ARM cores (4 x 2), and few enough for 16 registers.
+pub const PEAK_PROBE_CHAINS: usize = 12;
+
 /// Adds query-row maxima to a running total, in slice order: the one summation order every ISA
 /// uses.
 #[inline]

@@ -66,3 +66,15 @@ pub fn score(packed: &[f32], query_rows: usize, dim: usize, doc: &[f32]) -> f32 
     });
     crate::canonical_nan(total)
 }
+
+/// The scalar counterpart of the SIMD kernels' `fma_peak_probe`: [`crate::PEAK_PROBE_CHAINS`]
+/// independent chains of `iterations` correctly rounded fused multiply-adds.
+pub fn fma_peak_probe(iterations: usize) -> f32 {
+    let mut chains = [0.0f32; crate::PEAK_PROBE_CHAINS];
+    for _ in 0..iterations {
+        for chain in chains.iter_mut() {
+            *chain = libm::fmaf(*chain, 0.999_999_9, 1e-7);
+        }
+    }
+    chains.iter().sum()
+}

@@ -134,7 +134,7 @@ fn sample_pages(ranked: &[usize], count: usize) -> Vec<usize> {
     sample
 }
 
-fn unit_vectors(rng: &mut SplitMix, rows: usize, dim: usize) -> Vec<f32> {
+pub fn unit_vectors(rng: &mut SplitMix, rows: usize, dim: usize) -> Vec<f32> {
     let mut data: Vec<f32> = (0..rows * dim).map(|_| rng.unit()).collect();
     data.chunks_exact_mut(dim).for_each(normalize);
     data
@@ -169,7 +169,7 @@ fn normalize(row: &mut [f32]) {
 }
 
 /// SplitMix64: small, fast and reproducible everywhere.
-struct SplitMix(u64);
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
     fn next(&mut self) -> u64 {

@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands.
 
 mod args;
+mod bench;
 mod demo;
 mod score;
 mod system;
@@ -18,6 +19,10 @@ usage:
       padded, with optional lengths; L: int32 or int64 (num_docs,)
   maxsim isa
       print the ISAs this CPU runs and the one dispatched
+  maxsim bench [--isa ISA|all] [--rows 32,10] [--dims 128] [--doc-rows 1038] [--docs 500]
+               [--threads 1] [--json true]
+      measure this CPU's FMA peak and DRAM bandwidth, then the kernel on a cache-resident
+      document and an out-of-cache corpus, with efficiency against those bounds
 
 ISA is one of scalar, avx2, avx512, neon (an error if this CPU lacks it);
 MAXSIM_ISA caps the dispatched ISA the same way for every command.";
@@ -53,6 +58,10 @@ pub fn run(raw: &[String]) -> Result<(), Failure> {
         )?),
         "score" => score::run(Args::parse(rest, &["query", "docs", "lengths", "isa"])?),
         "isa" => system::run_isa(Args::parse(rest, &[])?),
+        "bench" => bench::run(Args::parse(
+            rest,
+            &["isa", "rows", "dims", "doc-rows", "docs", "threads", "json"],
+        )?),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

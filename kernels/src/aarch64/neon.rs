@@ -68,10 +68,19 @@ unsafe fn store_maxima(m: V, flag: Flag, out: *mut f32) {
     unsafe { vst1q_f32(out, maxima) }
 }
 
+#[inline]
+#[target_feature(enable = "neon")]
+fn prefetch(p: *const f32) {
+    // SAFETY: `prfm` is only a hint: it never faults and reads nothing architecturally,
+    // whatever the address; it touches no registers or flags besides its address operand.
+    unsafe { core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) p, options(nostack, readonly, preserves_flags)) }
+}
+
 lane_kernel! {
     features = "neon",
     lanes = 4,
     groups_of = 2,
     rows_per_group = 8,
     rows_per_single = 12,
+    prefetch_tiles = 2,
 }
