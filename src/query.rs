@@ -1,6 +1,11 @@
 //! A query packed once for its kernel, then scored against any number of documents.
 
-use maxsim_kernels::Kernel;
+use maxsim_kernels::{scalar, Kernel};
+
+/// At or below this many multiply-adds a SIMD call's fixed cost (about 230 instructions)
+/// exceeds the whole scalar computation, so the reference runs instead: the same bits, and
+/// never slower than the reference on tiny shapes.
+const TINY_WORK: usize = 24;
 
 use crate::dispatch::{kernel_for, selected_isa};
 use crate::{Error, Isa, Result, TokenMatrix};
@@ -12,6 +17,8 @@ use crate::{Error, Isa, Result, TokenMatrix};
 #[derive(Clone, Debug)]
 pub struct PreparedQuery {
     packed: Vec<f32>,
+    /// The row-major query, for the scalar path on tiny documents.
+    row_major: Vec<f32>,
     rows: usize,
     dim: usize,
     kernel: Kernel,
@@ -44,6 +51,7 @@ impl PreparedQuery {
         kernel.pack_query(query.as_slice(), dim, &mut packed);
         Ok(PreparedQuery {
             packed,
+            row_major: query.as_slice().to_vec(),
             rows,
             dim,
             kernel,
@@ -72,9 +80,12 @@ impl PreparedQuery {
     /// [`Error::DimMismatch`] if `doc.dim() != self.dim()`.
     pub fn score(&self, doc: TokenMatrix<'_>) -> Result<f32> {
         self.check_dim(doc)?;
-        Ok(self
-            .kernel
-            .score(&self.packed, self.rows, self.dim, doc.as_slice()))
+        let doc = doc.as_slice();
+        Ok(if self.is_tiny(doc) {
+            scalar::score(&self.row_major, self.rows, self.dim, doc)
+        } else {
+            self.kernel.score(&self.packed, self.rows, self.dim, doc)
+        })
     }
 
     /// Each query row's maximum similarity over `doc`'s rows, written into `out` (one per query
@@ -93,9 +104,18 @@ impl PreparedQuery {
                 actual: out.len(),
             });
         }
-        self.kernel
-            .row_maxima(&self.packed, self.rows, self.dim, doc.as_slice(), out);
+        let doc = doc.as_slice();
+        if self.is_tiny(doc) {
+            scalar::row_maxima(&self.row_major, self.rows, self.dim, doc, out);
+        } else {
+            self.kernel
+                .row_maxima(&self.packed, self.rows, self.dim, doc, out);
+        }
         Ok(())
+    }
+
+    fn is_tiny(&self, doc: &[f32]) -> bool {
+        self.rows.saturating_mul(doc.len()) <= TINY_WORK
     }
 
     fn check_dim(&self, doc: TokenMatrix<'_>) -> Result<()> {

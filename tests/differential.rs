@@ -4,6 +4,7 @@
 mod common;
 
 use common::{isas_under_test, matrix, random_buffer, Rng, Values};
+use maxsim::kernels::Kernel;
 use maxsim::{Isa, PreparedQuery, TokenMatrix};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
@@ -124,6 +125,37 @@ fn assert_bit_identical(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<
                 g.to_bits(),
                 e.to_bits(),
                 "{} row {}: {} vs {}",
+                isa,
+                i,
+                g,
+                e
+            );
+        }
+        // The kernel itself, below PreparedQuery's scalar shortcut for tiny shapes.
+        let kernel = Kernel::new(isa).unwrap();
+        let mut packed = vec![0.0; kernel.packed_len(query.rows(), query.dim()).unwrap()];
+        kernel.pack_query(query.as_slice(), query.dim(), &mut packed);
+        let got = kernel.score(&packed, query.rows(), query.dim(), doc.as_slice());
+        prop_assert_eq!(
+            got.to_bits(),
+            expected.to_bits(),
+            "{} kernel: {} vs {}",
+            isa,
+            got,
+            expected
+        );
+        kernel.row_maxima(
+            &packed,
+            query.rows(),
+            query.dim(),
+            doc.as_slice(),
+            &mut rows,
+        );
+        for (i, (g, e)) in rows.iter().zip(&expected_rows).enumerate() {
+            prop_assert_eq!(
+                g.to_bits(),
+                e.to_bits(),
+                "{} kernel row {}: {} vs {}",
                 isa,
                 i,
                 g,

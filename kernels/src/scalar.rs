@@ -21,11 +21,16 @@ pub fn dot(q: &[f32], d: &[f32]) -> f32 {
 /// empty document, NaN if any dot product is NaN.
 #[inline]
 pub fn row_max(query_row: &[f32], doc: &[f32]) -> f32 {
-    let dim = query_row.len();
+    max_similarity(doc, query_row.len(), |doc_row| dot(query_row, doc_row))
+}
+
+/// The maximum of `similarity(doc_row)` over the rows of `doc`, with the kernels' semantics.
+#[inline]
+fn max_similarity(doc: &[f32], dim: usize, mut similarity: impl FnMut(&[f32]) -> f32) -> f32 {
     let mut best = f32::NEG_INFINITY;
     let mut saw_nan = false;
     for doc_row in doc.chunks_exact(dim) {
-        let similarity = dot(query_row, doc_row);
+        let similarity = similarity(doc_row);
         saw_nan |= similarity.is_nan();
         // Strictly greater: the first of equal values is kept, exactly as the SIMD
         // `max(similarity, best)` instructions do; NaN never compares greater.

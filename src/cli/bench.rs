@@ -54,10 +54,22 @@ pub fn run(args: Args) -> Result<(), Failure> {
         })?;
         let peak = fma_peak_gflops(kernel);
         if !json {
-            println!("\n{isa}: FMA peak {peak:.1} GFLOP/s (measured now, {} chains)", maxsim::kernels::PEAK_PROBE_CHAINS);
+            println!(
+                "\n{isa}: FMA peak {peak:.1} GFLOP/s (measured now, {} chains)",
+                maxsim::kernels::PEAK_PROBE_CHAINS
+            );
             println!(
                 "{:<9} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
-                "case", "rows", "doc_rows", "dim", "docs", "ms/query", "GFLOP/s", "GB/s", "bound", "efficiency"
+                "case",
+                "rows",
+                "doc_rows",
+                "dim",
+                "docs",
+                "ms/query",
+                "GFLOP/s",
+                "GB/s",
+                "bound",
+                "efficiency"
             );
         }
         for &dim in &dims {
@@ -68,7 +80,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 let doc_len = doc_rows * dim;
                 let resident = TokenMatrix::new(&corpus[..doc_len], dim)?;
                 let seconds = time_resident(&prepared, resident)?;
-                let shape = Shape { isa, threads, rows, doc_rows, dim, peak, bandwidth };
+                let shape = Shape {
+                    isa,
+                    threads,
+                    rows,
+                    doc_rows,
+                    dim,
+                    peak,
+                    bandwidth,
+                };
                 shape.report("resident", 1, seconds, json);
                 let seconds = median(|| {
                     let start = Instant::now();
@@ -101,7 +121,11 @@ impl Shape {
         let bytes = (4 * self.doc_rows * self.dim * docs) as f64;
         let compute_bound = flops / (self.peak * 1e9);
         // A single resident document is re-read from cache: only the corpus has a memory bound.
-        let memory_bound = if case == "corpus" { bytes / (self.bandwidth * 1e9) } else { 0.0 };
+        let memory_bound = if case == "corpus" {
+            bytes / (self.bandwidth * 1e9)
+        } else {
+            0.0
+        };
         let (bound, bound_seconds) = if memory_bound > compute_bound {
             ("memory", memory_bound)
         } else {
@@ -128,24 +152,28 @@ impl Shape {
     }
 }
 
-/// Seconds per score of one document that stays in cache.
+/// Seconds per score of one document that stays in cache (median of `REPETITIONS`).
 fn time_resident(prepared: &PreparedQuery, doc: TokenMatrix<'_>) -> Result<f64, Failure> {
-    median(|| {
-        let mut calls = 0u32;
-        let start = Instant::now();
-        while start.elapsed() < RESIDENT_TIME {
-            for _ in 0..16 {
-                std::hint::black_box(prepared.score(std::hint::black_box(doc))?);
-            }
-            calls += 16;
+    median(|| time_resident_once(prepared, doc))
+}
+
+fn time_resident_once(prepared: &PreparedQuery, doc: TokenMatrix<'_>) -> Result<f64, Failure> {
+    let mut calls = 0u32;
+    let start = Instant::now();
+    while start.elapsed() < RESIDENT_TIME {
+        for _ in 0..16 {
+            std::hint::black_box(prepared.score(std::hint::black_box(doc))?);
         }
-        Ok(start.elapsed().as_secs_f64() / f64::from(calls))
-    })
+        calls += 16;
+    }
+    Ok(start.elapsed().as_secs_f64() / f64::from(calls))
 }
 
 /// The median of `REPETITIONS` runs of `measure`.
 fn median(mut measure: impl FnMut() -> Result<f64, Failure>) -> Result<f64, Failure> {
-    let mut samples = (0..REPETITIONS).map(|_| measure()).collect::<Result<Vec<_>, _>>()?;
+    let mut samples = (0..REPETITIONS)
+        .map(|_| measure())
+        .collect::<Result<Vec<_>, _>>()?;
     samples.sort_by(f64::total_cmp);
     Ok(samples[REPETITIONS / 2])
 }
@@ -192,7 +220,15 @@ fn sum(values: &[f32]) -> f32 {
 
 /// Tiny shapes, where call overhead dominates: the SIMD kernel must not lose to the reference.
 fn tiny_shapes(isa: Isa, json: bool) -> Result<(), Failure> {
-    const SHAPES: [(usize, usize, usize); 5] = [(1, 1, 1), (1, 1, 128), (2, 3, 5), (4, 4, 4), (3, 17, 33)];
+    const SHAPES: [(usize, usize, usize); 7] = [
+        (1, 1, 1),
+        (1, 1, 24),
+        (1, 5, 5),
+        (1, 1, 128),
+        (2, 3, 5),
+        (4, 4, 4),
+        (3, 17, 33),
+    ];
     if !json {
         println!("tiny shapes (ns per score): {isa} vs scalar reference");
     }
@@ -201,11 +237,19 @@ fn tiny_shapes(isa: Isa, json: bool) -> Result<(), Failure> {
         let query = super::demo::unit_vectors(&mut rng, rows, dim);
         let doc = super::demo::unit_vectors(&mut rng, doc_rows, dim);
         let doc = TokenMatrix::new(&doc, dim)?;
-        let mut ns = [0.0; 2];
-        for (slot, which) in ns.iter_mut().zip([isa, Isa::Scalar]) {
-            let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, which)?;
-            *slot = time_resident(&prepared, doc)? * 1e9;
+        let kernel = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
+        let reference = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, Isa::Scalar)?;
+        // Alternate the two, so drift in the machine's speed hits both alike.
+        let mut samples = [Vec::new(), Vec::new()];
+        for _ in 0..REPETITIONS {
+            for (samples, prepared) in samples.iter_mut().zip([&kernel, &reference]) {
+                samples.push(time_resident_once(prepared, doc)? * 1e9);
+            }
         }
+        let ns = samples.map(|mut samples| {
+            samples.sort_by(f64::total_cmp);
+            samples[REPETITIONS / 2]
+        });
         if json {
             println!(
                 "{{\"case\":\"tiny\",\"isa\":\"{isa}\",\"threads\":1,\"query_rows\":{rows},\"doc_rows\":{doc_rows},\"dim\":{dim},\"docs\":1,\"ns_per_score\":{:.2},\"scalar_ns_per_score\":{:.2}}}",

@@ -73,7 +73,9 @@ unsafe fn store_maxima(m: V, flag: Flag, out: *mut f32) {
 fn prefetch(p: *const f32) {
     // SAFETY: `prfm` is only a hint: it never faults and reads nothing architecturally,
     // whatever the address; it touches no registers or flags besides its address operand.
-    unsafe { core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) p, options(nostack, readonly, preserves_flags)) }
+    unsafe {
+        core::arch::asm!("prfm pldl2keep, [{0}]", in(reg) p, options(nostack, readonly, preserves_flags))
+    }
 }
 
 lane_kernel! {
@@ -82,5 +84,5 @@ lane_kernel! {
     groups_of = 2,
     rows_per_group = 8,
     rows_per_single = 12,
-    prefetch_tiles = 2,
+    prefetch_tiles = 4,
 }
