@@ -56,6 +56,16 @@ pub enum Error {
         /// Dimension asked for.
         dim: usize,
     },
+    /// Corpus offsets or lengths disagree with each other or with the data.
+    CorpusLayout {
+        /// Which numbers disagree.
+        message: String,
+    },
+    /// Query-row weights or a mask of the wrong length, or a weight that is not finite.
+    Weights {
+        /// What is wrong.
+        message: String,
+    },
     /// A kernel was asked for that this CPU does not run.
     UnsupportedIsa {
         /// The ISA asked for.
@@ -142,6 +152,8 @@ impl fmt::Display for Error {
                 "{} names the {isa} kernel, which does not exist on {arch}",
                 crate::ISA_ENV
             ),
+            Error::CorpusLayout { message } => write!(f, "corpus layout: {message}"),
+            Error::Weights { message } => write!(f, "query weights: {message}"),
             Error::Format { source, message } => write!(f, "{source}: {message}"),
             Error::Io { source, message } => write!(f, "{source}: {message}"),
         }

@@ -39,17 +39,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod corpus;
 mod dispatch;
 mod error;
 mod matrix;
 pub mod npy;
 mod query;
+mod search;
 
+pub use corpus::Corpus;
 pub use dispatch::{select_isa, selected_isa, supported_isas, ISA_ENV};
 pub use error::{Error, Result};
 pub use matrix::{TokenMatrix, TokenMatrixBuf};
 pub use maxsim_kernels::Isa;
-pub use query::{maxsim, maxsim_with_isa, PreparedQuery};
+pub use query::{maxsim, maxsim_with_isa, Explanation, PreparedQuery, RowMatch};
+pub use search::{Hit, QueryBatch};
 
 /// The kernels themselves, for benchmarks and for code that manages its own buffers.
 pub use maxsim_kernels as kernels;

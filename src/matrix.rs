@@ -41,6 +41,12 @@ impl<'a> TokenMatrix<'a> {
         TokenMatrix::new(data, dim)
     }
 
+    /// A view the caller has already checked (`dim > 0`, whole rows).
+    pub(crate) fn from_parts(data: &'a [f32], dim: usize) -> Self {
+        debug_assert!(dim > 0 && data.len().is_multiple_of(dim));
+        TokenMatrix { data, dim }
+    }
+
     /// Number of token vectors.
     pub fn rows(&self) -> usize {
         self.data.len() / self.dim

@@ -6,13 +6,12 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::ops::Range;
 use std::path::Path;
 
 use bytemuck::Pod;
 use npyz::{DType, NpyHeader, Order};
 
-use crate::{Error, Result, TokenMatrix};
+use crate::{Corpus, Error, Result};
 
 /// An `f32` array read from a `.npy` file: its shape and its values in C order.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,123 +118,49 @@ pub fn read_lengths_file(path: &Path) -> Result<Vec<usize>> {
     read_lengths(open(path)?, &path.display().to_string())
 }
 
-/// Documents read from `.npy` arrays: each a run of rows of one shared buffer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Documents {
-    data: Vec<f32>,
-    dim: usize,
-    rows: Vec<Range<usize>>,
-}
-
-impl Documents {
-    /// Splits an array of document tokens into documents.
-    ///
-    /// - `(total_rows, dim)` with `lengths`: consecutive documents of those lengths, which must
-    ///   add up to `total_rows`.
-    /// - `(num_docs, rows, dim)`, padded: document `i` is its first `lengths[i]` rows (all `rows`
-    ///   without `lengths`); padding rows are never scored.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Format`] naming `source` when the shape, the lengths and the data disagree.
-    pub fn from_npy(docs: NpyF32, lengths: Option<&[usize]>, source: &str) -> Result<Self> {
-        let fail = |message: String| Err(format_error(source, message));
-        if element_count(&docs.shape, source)? != docs.data.len() {
-            return fail(format!(
+/// Makes a corpus of an array of document tokens read from a `.npy` file:
+///
+/// - `(total_rows, dim)` with `lengths`: consecutive documents of those lengths, which must add
+///   up to `total_rows` ([`Corpus::from_lengths`]);
+/// - `(num_docs, rows, dim)`, padded: document `i` is its first `lengths[i]` rows (all `rows`
+///   without `lengths`); padding rows are never scored ([`Corpus::from_padded`]).
+///
+/// # Errors
+///
+/// [`Error::Format`] naming `source` when the shape, the lengths and the data disagree.
+pub fn corpus(docs: NpyF32, lengths: Option<&[usize]>, source: &str) -> Result<Corpus<'static>> {
+    let in_source = |error: Error| match error {
+        Error::CorpusLayout { message } => format_error(source, message),
+        Error::ZeroDim => format_error(source, "token dim must be at least 1".into()),
+        other => format_error(source, other.to_string()),
+    };
+    if element_count(&docs.shape, source)? != docs.data.len() {
+        return Err(format_error(
+            source,
+            format!(
                 "shape {:?} does not match {} values",
                 docs.shape,
                 docs.data.len()
-            ));
+            ),
+        ));
+    }
+    match (docs.shape.as_slice(), lengths) {
+        (&[_, dim], Some(lengths)) => {
+            Corpus::from_lengths(docs.data, dim, lengths).map_err(in_source)
         }
-        let (dim, rows) = match (docs.shape.as_slice(), lengths) {
-            (&[_, 0], _) | (&[_, _, 0], _) => return fail("token dim must be at least 1".into()),
-            (&[total, dim], Some(lengths)) => {
-                let sum = lengths
-                    .iter()
-                    .try_fold(0usize, |sum, &len| sum.checked_add(len));
-                if sum != Some(total) {
-                    return fail(format!(
-                        "lengths add up to {} but the array has {total} rows",
-                        sum.map_or("more than usize::MAX".into(), |s| s.to_string())
-                    ));
-                }
-                let mut start = 0;
-                let rows = lengths
-                    .iter()
-                    .map(|&len| {
-                        start += len;
-                        start - len..start
-                    })
-                    .collect();
-                (dim, rows)
-            }
-            (&[_, _], None) => {
-                return fail(
-                    "a 2-D (total_rows, dim) array needs --lengths to split it into documents"
-                        .into(),
-                )
-            }
-            (&[num_docs, padded, dim], lengths) => {
-                let lengths: Vec<usize> = match lengths {
-                    Some(lengths) if lengths.len() != num_docs => {
-                        return fail(format!(
-                            "{} lengths for {num_docs} documents",
-                            lengths.len()
-                        ))
-                    }
-                    Some(lengths) => lengths.to_vec(),
-                    None => vec![padded; num_docs],
-                };
-                if let Some((i, &len)) = lengths.iter().enumerate().find(|(_, &l)| l > padded) {
-                    return fail(format!(
-                        "document {i} has length {len} but only {padded} rows per document"
-                    ));
-                }
-                let rows = lengths
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &len)| i * padded..i * padded + len)
-                    .collect();
-                (dim, rows)
-            }
-            (shape, _) => {
-                return fail(format!(
-                    "documents must be 2-D (total_rows, dim) or 3-D (num_docs, rows, dim), got shape {shape:?}"
-                ))
-            }
-        };
-        Ok(Documents {
-            data: docs.data,
-            dim,
-            rows,
-        })
-    }
-
-    /// Number of documents.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no documents.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// Token dimension.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    /// Document `index`, or `None` past the end.
-    pub fn get(&self, index: usize) -> Option<TokenMatrix<'_>> {
-        let rows = self.rows.get(index)?;
-        let values = &self.data[rows.start * self.dim..rows.end * self.dim];
-        TokenMatrix::new(values, self.dim).ok()
-    }
-
-    /// The documents in order.
-    pub fn iter(&self) -> impl Iterator<Item = TokenMatrix<'_>> + '_ {
-        (0..self.len()).filter_map(|i| self.get(i))
+        (&[_, _], None) => Err(format_error(
+            source,
+            "a 2-D (total_rows, dim) array needs --lengths to split it into documents".into(),
+        )),
+        (&[_, padded, dim], lengths) => {
+            Corpus::from_padded(docs.data, dim, padded, lengths).map_err(in_source)
+        }
+        (shape, _) => Err(format_error(
+            source,
+            format!(
+                "documents must be 2-D (total_rows, dim) or 3-D (num_docs, rows, dim), got shape {shape:?}"
+            ),
+        )),
     }
 }
 

@@ -2,13 +2,13 @@
 
 use maxsim_kernels::{scalar, Kernel};
 
+use crate::dispatch::{kernel_for, selected_isa};
+use crate::{Error, Isa, Result, TokenMatrix};
+
 /// At or below this many multiply-adds a SIMD call's fixed cost (about 230 instructions)
 /// exceeds the whole scalar computation, so the reference runs instead: the same bits, and
 /// never slower than the reference on tiny shapes.
 const TINY_WORK: usize = 24;
-
-use crate::dispatch::{kernel_for, selected_isa};
-use crate::{Error, Isa, Result, TokenMatrix};
 
 /// A query rearranged once into its kernel's layout (dimension-major, in blocks of the ISA's
 /// lane width), so scoring many documents never redoes it.
@@ -17,11 +17,15 @@ use crate::{Error, Isa, Result, TokenMatrix};
 #[derive(Clone, Debug)]
 pub struct PreparedQuery {
     packed: Vec<f32>,
-    /// The row-major query, for the scalar path on tiny documents.
+    /// The row-major query, for the scalar path on tiny documents and for explanations.
     row_major: Vec<f32>,
     rows: usize,
     dim: usize,
     kernel: Kernel,
+    /// One weight per row, when the query is weighted ([`PreparedQuery::with_weights`]).
+    weights: Option<Vec<f32>>,
+    /// The caller's index of each row, when a mask or zero weights removed some.
+    source_rows: Option<Vec<usize>>,
 }
 
 impl PreparedQuery {
@@ -42,23 +46,91 @@ impl PreparedQuery {
     /// [`Error::UnsupportedIsa`] if this CPU does not run `isa`; [`Error::TooLarge`] as
     /// [`PreparedQuery::new`].
     pub fn with_isa(query: TokenMatrix<'_>, isa: Isa) -> Result<Self> {
-        let kernel = kernel_for(isa)?;
-        let (rows, dim) = (query.rows(), query.dim());
+        Self::pack(
+            query.as_slice().to_vec(),
+            query.dim(),
+            kernel_for(isa)?,
+            None,
+            None,
+        )
+    }
+
+    fn pack(
+        row_major: Vec<f32>,
+        dim: usize,
+        kernel: Kernel,
+        weights: Option<Vec<f32>>,
+        source_rows: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        let rows = row_major.len() / dim;
         let len = kernel
             .packed_len(rows, dim)
             .ok_or(Error::TooLarge { rows, dim })?;
         let mut packed = vec![0.0; len];
-        kernel.pack_query(query.as_slice(), dim, &mut packed);
+        kernel.pack_query(&row_major, dim, &mut packed);
         Ok(PreparedQuery {
             packed,
-            row_major: query.as_slice().to_vec(),
+            row_major,
             rows,
             dim,
             kernel,
+            weights,
+            source_rows,
         })
     }
 
-    /// Number of query token vectors.
+    /// Weights the query's rows: the score becomes `sum over i of weights[i] * max_i`,
+    /// accumulated in row order as `total = fma(weights[i], max_i, total)`. A row of weight
+    /// `0.0` is masked: removed, so it contributes nothing (not even a NaN or an infinity).
+    /// With every weight `1.0` the score is bit-identical to the unweighted one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Weights`] if there is not one weight per row or a weight is not finite.
+    pub fn with_weights(self, weights: &[f32]) -> Result<Self> {
+        if weights.len() != self.rows {
+            return Err(Error::Weights {
+                message: format!("{} weights for {} query rows", weights.len(), self.rows),
+            });
+        }
+        if let Some((i, w)) = weights.iter().enumerate().find(|(_, w)| !w.is_finite()) {
+            return Err(Error::Weights {
+                message: format!("weight {i} is {w}; weights must be finite"),
+            });
+        }
+        let kept: Vec<usize> = (0..self.rows).filter(|&i| weights[i] != 0.0).collect();
+        let row_major = kept
+            .iter()
+            .flat_map(|&i| &self.row_major[i * self.dim..(i + 1) * self.dim])
+            .copied()
+            .collect();
+        // On a query that is already weighted, the weights compose by multiplication.
+        let new_weights: Vec<f32> = kept.iter().map(|&i| weights[i] * self.weight(i)).collect();
+        let source_rows = kept.iter().map(|&i| self.source_row(i)).collect();
+        let weights = (!new_weights.iter().all(|&w| w == 1.0)).then_some(new_weights);
+        Self::pack(row_major, self.dim, self.kernel, weights, Some(source_rows))
+    }
+
+    /// Masks query rows: rows whose `mask` entry is `false` are removed and contribute
+    /// nothing. The same as [`PreparedQuery::with_weights`] with weights `1.0` and `0.0`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Weights`] if there is not one mask entry per row.
+    pub fn with_mask(self, mask: &[bool]) -> Result<Self> {
+        let weights: Vec<f32> = mask.iter().map(|&keep| f32::from(u8::from(keep))).collect();
+        self.with_weights(&weights)
+    }
+
+    fn weight(&self, row: usize) -> f32 {
+        self.weights.as_ref().map_or(1.0, |w| w[row])
+    }
+
+    fn source_row(&self, row: usize) -> usize {
+        self.source_rows.as_ref().map_or(row, |rows| rows[row])
+    }
+
+    /// Number of query token vectors scored (after any mask).
     pub fn rows(&self) -> usize {
         self.rows
     }
@@ -80,18 +152,24 @@ impl PreparedQuery {
     /// [`Error::DimMismatch`] if `doc.dim() != self.dim()`.
     pub fn score(&self, doc: TokenMatrix<'_>) -> Result<f32> {
         self.check_dim(doc)?;
-        let doc = doc.as_slice();
-        Ok(if self.is_tiny(doc) {
-            scalar::score(&self.row_major, self.rows, self.dim, doc)
-        } else {
-            self.kernel.score(&self.packed, self.rows, self.dim, doc)
-        })
+        Ok(self.score_unchecked(doc.as_slice()))
+    }
+
+    /// [`PreparedQuery::score`] for a document whose dim is known to match.
+    pub(crate) fn score_unchecked(&self, doc: &[f32]) -> f32 {
+        let (rows, dim) = (self.rows, self.dim);
+        match (&self.weights, self.is_tiny(doc)) {
+            (None, true) => scalar::score(&self.row_major, rows, dim, doc),
+            (None, false) => self.kernel.score(&self.packed, rows, dim, doc),
+            (Some(w), true) => scalar::score_weighted(&self.row_major, rows, dim, doc, w),
+            (Some(w), false) => self.kernel.score_weighted(&self.packed, rows, dim, doc, w),
+        }
     }
 
     /// Each query row's maximum similarity over `doc`'s rows, written into `out` (one per query
     /// row): `-inf` for an empty document, NaN where any similarity is NaN. Summing `out` in
-    /// order from `+0.0` gives [`PreparedQuery::score`] bit for bit (NaN aside, which `score`
-    /// returns as [`f32::NAN`]).
+    /// order from `+0.0` gives [`PreparedQuery::score`] bit for bit for an unweighted query
+    /// (NaN aside, which `score` returns as [`f32::NAN`]).
     ///
     /// # Errors
     ///
@@ -104,30 +182,107 @@ impl PreparedQuery {
                 actual: out.len(),
             });
         }
-        let doc = doc.as_slice();
+        self.row_maxima_unchecked(doc.as_slice(), out);
+        Ok(())
+    }
+
+    pub(crate) fn row_maxima_unchecked(&self, doc: &[f32], out: &mut [f32]) {
         if self.is_tiny(doc) {
             scalar::row_maxima(&self.row_major, self.rows, self.dim, doc, out);
         } else {
             self.kernel
                 .row_maxima(&self.packed, self.rows, self.dim, doc, out);
         }
-        Ok(())
+    }
+
+    /// Why `doc` scores what it does: for each query row, the first document row attaining
+    /// its maximum and that similarity. Adding `weight * similarity` in row order (as
+    /// [`Explanation::score`] records) gives [`PreparedQuery::score`] bit for bit.
+    ///
+    /// This allocates: one entry per query row.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DimMismatch`].
+    pub fn explain(&self, doc: TokenMatrix<'_>) -> Result<Explanation> {
+        let mut maxima = vec![0.0; self.rows];
+        self.row_maxima(doc, &mut maxima)?;
+        let matches = maxima
+            .iter()
+            .enumerate()
+            .map(|(row, &max)| {
+                let query_row = &self.row_major[row * self.dim..(row + 1) * self.dim];
+                // The kernel keeps the first row attaining the maximum, so the first row whose
+                // dot product has the maximum's bits is that row (for NaN, the first NaN).
+                let doc_row = doc.iter_rows().position(|doc_row| {
+                    let similarity = scalar::dot(query_row, doc_row);
+                    similarity.to_bits() == max.to_bits() || (max.is_nan() && similarity.is_nan())
+                });
+                RowMatch {
+                    query_row: self.source_row(row),
+                    doc_row,
+                    similarity: max,
+                    weight: self.weight(row),
+                }
+            })
+            .collect();
+        Ok(Explanation {
+            score: self.score(doc)?,
+            matches,
+        })
     }
 
     fn is_tiny(&self, doc: &[f32]) -> bool {
         self.rows.saturating_mul(doc.len()) <= TINY_WORK
     }
 
-    fn check_dim(&self, doc: TokenMatrix<'_>) -> Result<()> {
-        if doc.dim() == self.dim {
+    pub(crate) fn check_dim(&self, doc: TokenMatrix<'_>) -> Result<()> {
+        self.check_dim_of(doc.dim())
+    }
+
+    pub(crate) fn check_dim_of(&self, doc_dim: usize) -> Result<()> {
+        if doc_dim == self.dim {
             Ok(())
         } else {
             Err(Error::DimMismatch {
                 query_dim: self.dim,
-                doc_dim: doc.dim(),
+                doc_dim,
             })
         }
     }
+}
+
+/// The best document row for each query row: see [`PreparedQuery::explain`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The document's score.
+    pub score: f32,
+    /// One entry per scored query row, in order.
+    pub matches: Vec<RowMatch>,
+}
+
+impl Explanation {
+    /// The score re-added from the matches: `fma(weight, similarity, total)` in order from
+    /// `+0.0`, NaN canonical. Always the bits of [`Explanation::score`].
+    pub fn sum_of_matches(&self) -> f32 {
+        let total = self.matches.iter().fold(0.0f32, |total, m| {
+            maxsim_kernels::weighted_sum_in_order(total, &[m.similarity], &[m.weight])
+        });
+        maxsim_kernels::canonical_nan(total)
+    }
+}
+
+/// One query row's best match in a document.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowMatch {
+    /// The query row, as the caller numbered it (before any mask).
+    pub query_row: usize,
+    /// The first document row attaining the maximum; `None` for an empty document.
+    pub doc_row: Option<usize>,
+    /// The maximum similarity (`-inf` for an empty document, NaN if any similarity was NaN).
+    pub similarity: f32,
+    /// The row's weight (`1.0` unless weighted).
+    pub weight: f32,
 }
 
 /// The MaxSim score of `query` against `doc` on the dispatched ISA.

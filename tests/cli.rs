@@ -275,7 +275,7 @@ fn malformed_inputs_fail_cleanly() {
             "--lengths",
             &short,
         ]),
-        "add up to 2 but the array has 3 rows",
+        "add up to 2 but the data has 3 rows",
     );
     let negative = write(
         &dir,
@@ -440,4 +440,97 @@ fn demo_runs_and_checks_bit_identity_on_every_isa() {
             "{text}"
         );
     }
+}
+
+#[test]
+fn search_prints_the_best_k_and_threads_change_nothing() {
+    let dir = scratch("search");
+    let dim = 32;
+    let lengths = [7usize, 0, 40, 3, 19, 1, 25];
+    let total: usize = lengths.iter().sum();
+    let mut rng = Rng(5);
+    let q = random_buffer(&mut rng, 10, dim, 0, Values::Integers);
+    let d = random_buffer(&mut rng, total, dim, 0, Values::Integers);
+    let query = write(&dir, "q.npy", &npy_f32(&[10, dim], &q));
+    let docs = write(&dir, "d.npy", &npy_f32(&[total, dim], &d));
+    let lengths64: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
+    let lengths = write(
+        &dir,
+        "l.npy",
+        &npy_bytes("<i8", &[7], bytemuck::cast_slice(&lengths64)),
+    );
+    let base = ["--query", &query, "--docs", &docs, "--lengths", &lengths];
+
+    let all = stdout(&maxsim(&[&["score", "--threads", "1"][..], &base].concat()));
+    assert_eq!(
+        stdout(&maxsim(&[&["score", "--threads", "2"][..], &base].concat())),
+        all
+    );
+    let scores = parse_scores(&all);
+    let mut ranked: Vec<usize> = (0..scores.len()).collect();
+    ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+
+    let output = maxsim(&[&["search", "--k", "3", "--threads", "2"][..], &base].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<String> = stdout(&output).lines().map(String::from).collect();
+    let expected: Vec<String> = ranked[..3]
+        .iter()
+        .map(|&i| format!("{i}\t{:?}", scores[i]))
+        .collect();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn bench_reports_json_with_the_documented_fields() {
+    let output = maxsim(&[
+        "bench",
+        "--rows",
+        "4",
+        "--dims",
+        "16",
+        "--doc-rows",
+        "20",
+        "--docs",
+        "6",
+        "--resident-docs",
+        "2",
+        "--batch",
+        "2",
+        "--threads",
+        "1,2",
+        "--json",
+        "true",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    for case in ["resident", "corpus", "top10", "batch2", "singles2"] {
+        for threads in [1, 2] {
+            let line = lines
+                .iter()
+                .find(|l| {
+                    l.contains(&format!("\"case\":\"{case}\""))
+                        && l.contains(&format!("\"threads\":{threads},"))
+                })
+                .unwrap_or_else(|| panic!("no {case} line for {threads} threads in {text}"));
+            for field in [
+                "isa",
+                "threads",
+                "query_rows",
+                "doc_rows",
+                "dim",
+                "docs",
+                "ms_per_query",
+                "gflops",
+                "peak_gflops",
+                "efficiency",
+            ] {
+                assert!(
+                    line.contains(&format!("\"{field}\":")),
+                    "{field} missing from {line}"
+                );
+            }
+        }
+    }
+    assert!(lines.iter().any(|l| l.contains("\"case\":\"tiny\"")));
 }

@@ -1,4 +1,27 @@
-use crate::{layout, scalar, Isa};
+use crate::{layout, Isa};
+
+/// Calls the function of that name in the module of `isa`.
+///
+/// Only a [`Kernel`] calls it, and a `Kernel` exists only for an ISA this CPU supports, which
+/// is the one safety condition of the per-ISA functions; their length checks stay in force.
+macro_rules! on_isa {
+    ($isa:expr, $function:ident($($arg:expr),*)) => {
+        match $isa {
+            Isa::Scalar => crate::scalar::$function($($arg),*),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::new` confirmed AVX2 and FMA.
+            Isa::Avx2Fma => unsafe { crate::x86_64::avx2::$function($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2 and FMA.
+            Isa::Avx512 => unsafe { crate::x86_64::avx512::$function($($arg),*) },
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: `Kernel::new` confirmed NEON.
+            Isa::Neon => unsafe { crate::aarch64::neon::$function($($arg),*) },
+            #[allow(unreachable_patterns)]
+            other => unreachable!("no {other} kernel on this architecture"),
+        }
+    };
+}
 
 /// A MaxSim kernel this CPU can run: the safe way into the per-ISA code.
 ///
@@ -68,26 +91,7 @@ impl Kernel {
         doc: &[f32],
         out: &mut [f32],
     ) {
-        match self.isa {
-            Isa::Scalar => scalar::row_maxima(packed, query_rows, dim, doc, out),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX2 and FMA; the kernel checks the lengths.
-            Isa::Avx2Fma => unsafe {
-                crate::x86_64::avx2::row_maxima(packed, query_rows, dim, doc, out)
-            },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2 and FMA; lengths are checked.
-            Isa::Avx512 => unsafe {
-                crate::x86_64::avx512::row_maxima(packed, query_rows, dim, doc, out)
-            },
-            #[cfg(target_arch = "aarch64")]
-            // SAFETY: `Kernel::new` confirmed NEON; the kernel checks the lengths.
-            Isa::Neon => unsafe {
-                crate::aarch64::neon::row_maxima(packed, query_rows, dim, doc, out)
-            },
-            #[allow(unreachable_patterns)]
-            other => unreachable!("no {other} kernel on this architecture"),
-        }
+        on_isa!(self.isa, row_maxima(packed, query_rows, dim, doc, out))
     }
 
     /// The MaxSim score of the packed query against `doc`: row maxima summed in row order from
@@ -97,39 +101,33 @@ impl Kernel {
     ///
     /// If `dim` is zero or `packed` is too short.
     pub fn score(self, packed: &[f32], query_rows: usize, dim: usize, doc: &[f32]) -> f32 {
-        match self.isa {
-            Isa::Scalar => scalar::score(packed, query_rows, dim, doc),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX2 and FMA; the kernel checks the lengths.
-            Isa::Avx2Fma => unsafe { crate::x86_64::avx2::score(packed, query_rows, dim, doc) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2 and FMA; lengths are checked.
-            Isa::Avx512 => unsafe { crate::x86_64::avx512::score(packed, query_rows, dim, doc) },
-            #[cfg(target_arch = "aarch64")]
-            // SAFETY: `Kernel::new` confirmed NEON; the kernel checks the lengths.
-            Isa::Neon => unsafe { crate::aarch64::neon::score(packed, query_rows, dim, doc) },
-            #[allow(unreachable_patterns)]
-            other => unreachable!("no {other} kernel on this architecture"),
-        }
+        on_isa!(self.isa, score(packed, query_rows, dim, doc))
+    }
+
+    /// The weighted score: `total = fma(weights[i], max_i, total)` in row order from `+0.0`,
+    /// NaN canonical ([`crate::weighted_sum_in_order`]).
+    ///
+    /// # Panics
+    ///
+    /// If `dim` is zero or `packed` or `weights` is too short.
+    pub fn score_weighted(
+        self,
+        packed: &[f32],
+        query_rows: usize,
+        dim: usize,
+        doc: &[f32],
+        weights: &[f32],
+    ) -> f32 {
+        on_isa!(
+            self.isa,
+            score_weighted(packed, query_rows, dim, doc, weights)
+        )
     }
 
     /// Runs this ISA's FMA throughput probe: `iterations` steps of independent fused
     /// multiply-add chains, [`Kernel::probe_flops`] flops in all.
     pub fn fma_peak_probe(self, iterations: usize) -> f32 {
-        match self.isa {
-            Isa::Scalar => scalar::fma_peak_probe(iterations),
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX2 and FMA.
-            Isa::Avx2Fma => unsafe { crate::x86_64::avx2::fma_peak_probe(iterations) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2 and FMA.
-            Isa::Avx512 => unsafe { crate::x86_64::avx512::fma_peak_probe(iterations) },
-            #[cfg(target_arch = "aarch64")]
-            // SAFETY: `Kernel::new` confirmed NEON.
-            Isa::Neon => unsafe { crate::aarch64::neon::fma_peak_probe(iterations) },
-            #[allow(unreachable_patterns)]
-            other => unreachable!("no {other} kernel on this architecture"),
-        }
+        on_isa!(self.isa, fma_peak_probe(iterations))
     }
 
     /// Floating-point operations in `iterations` steps of [`Kernel::fma_peak_probe`].

@@ -87,6 +87,38 @@ macro_rules! lane_kernel {
             crate::canonical_nan(total)
         }
 
+        /// The weighted score `sum over i of weights[i] * max_i`, accumulated in row order from
+        /// `+0.0` as `total = fma(weights[i], max_i, total)`, NaN canonical. Same arguments as
+        /// [`row_maxima`], plus one weight per query row.
+        ///
+        /// # Safety
+        ///
+        /// The CPU must support the target features this module is compiled for (see
+        /// [`crate::Isa::is_supported`]). Lengths are checked: a short `packed` or `weights`
+        /// panics.
+        ///
+        /// # Panics
+        ///
+        /// If `dim` is zero or `packed` or `weights` is too short.
+        #[target_feature(enable = $features)]
+        pub unsafe fn score_weighted(
+            packed: &[f32],
+            query_rows: usize,
+            dim: usize,
+            doc: &[f32],
+            weights: &[f32],
+        ) -> f32 {
+            let weights = &weights[..query_rows];
+            let mut total = 0.0f32;
+            // SAFETY: the caller guarantees the CPU features; the driver checks the lengths.
+            unsafe {
+                for_each_block_maxima(packed, query_rows, dim, doc, |first_row, maxima| {
+                    total = crate::weighted_sum_in_order(total, maxima, &weights[first_row..])
+                })
+            };
+            crate::canonical_nan(total)
+        }
+
         /// Runs [`crate::PEAK_PROBE_CHAINS`] independent fused multiply-add chains of
         /// `iterations` steps each, for measuring this ISA's FMA throughput: `iterations *
         /// PEAK_PROBE_CHAINS * LANES * 2` flops. The result only keeps the work observable.

@@ -56,6 +56,17 @@ pub fn sum_in_order(total: f32, row_maxima: &[f32]) -> f32 {
     row_maxima.iter().fold(total, |sum, &max| sum + max)
 }
 
+/// Adds weighted query-row maxima to a running total, in slice order, one fused multiply-add
+/// each: `total = fma(weight, max, total)`. With every weight `1.0` this is exactly
+/// [`sum_in_order`].
+#[inline]
+pub fn weighted_sum_in_order(total: f32, row_maxima: &[f32], weights: &[f32]) -> f32 {
+    row_maxima
+        .iter()
+        .zip(weights)
+        .fold(total, |sum, (&max, &weight)| libm::fmaf(weight, max, sum))
+}
+
 /// Replaces any NaN by the canonical [`f32::NAN`], so NaN results have the same bits on every
 /// ISA (x86 and ARM produce NaNs with different sign bits).
 #[inline]

@@ -72,6 +72,30 @@ pub fn score(packed: &[f32], query_rows: usize, dim: usize, doc: &[f32]) -> f32 
     crate::canonical_nan(total)
 }
 
+/// The weighted score: `total = fma(weights[i], max_i, total)` in row order from `+0.0`, NaN
+/// canonical.
+///
+/// # Panics
+///
+/// If `dim` is zero or `packed` or `weights` is shorter than `query_rows` rows.
+pub fn score_weighted(
+    packed: &[f32],
+    query_rows: usize,
+    dim: usize,
+    doc: &[f32],
+    weights: &[f32],
+) -> f32 {
+    assert!(dim > 0, "dim must be at least 1");
+    let query = &packed[..query_rows * dim];
+    let total = query.chunks_exact(dim).zip(&weights[..query_rows]).fold(
+        0.0f32,
+        |total, (query_row, &weight)| {
+            crate::weighted_sum_in_order(total, &[row_max(query_row, doc)], &[weight])
+        },
+    );
+    crate::canonical_nan(total)
+}
+
 /// The scalar counterpart of the SIMD kernels' `fma_peak_probe`: [`crate::PEAK_PROBE_CHAINS`]
 /// independent chains of `iterations` correctly rounded fused multiply-adds.
 pub fn fma_peak_probe(iterations: usize) -> f32 {

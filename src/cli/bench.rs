@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use maxsim::kernels::Kernel;
-use maxsim::{Isa, PreparedQuery, TokenMatrix};
+use maxsim::{Corpus, Isa, PreparedQuery, QueryBatch, TokenMatrix};
 
 use super::{args::Args, system, Failure};
 
@@ -27,84 +27,107 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let query_rows = list(&args, "rows", "32,10")?;
     let dims = list(&args, "dims", "128")?;
+    let thread_counts = list(&args, "threads", "1")?;
     let doc_rows: usize = args.number("doc-rows", 1038)?;
     let docs: usize = args.number("docs", 500)?;
-    let threads: usize = args.number("threads", 1)?;
+    let resident_docs: usize = args.number("resident-docs", 8)?;
+    let batch: usize = args.number("batch", 8)?;
     let json = args.get("json").is_some_and(|v| v != "false");
-    if doc_rows == 0 || docs == 0 || threads != 1 || dims.contains(&0) {
+    if doc_rows == 0
+        || docs == 0
+        || resident_docs == 0
+        || dims.contains(&0)
+        || thread_counts.contains(&0)
+    {
         return Err(Failure::Usage(
-            "--doc-rows, --docs and --dims must be at least 1; --threads supports 1".into(),
+            "--doc-rows, --docs, --resident-docs, --dims and --threads must be at least 1".into(),
         ));
     }
-
-    let bandwidth = dram_read_gbps(docs * doc_rows * dims.iter().max().unwrap_or(&128));
     if !json {
         println!(
-            "maxsim bench: {} ({}), {threads} thread(s)",
+            "maxsim bench: {} ({})",
             system::cpu_model(),
             std::env::consts::ARCH
         );
-        println!("DRAM read bandwidth: {bandwidth:.1} GB/s (measured now)");
     }
     let mut rng = super::demo::SplitMix(7);
-    for isa in isas {
-        let kernel = Kernel::new(isa).ok_or(maxsim::Error::UnsupportedIsa {
-            isa,
-            supported: maxsim::supported_isas(),
-        })?;
-        let peak = fma_peak_gflops(kernel);
-        if !json {
-            println!(
-                "\n{isa}: FMA peak {peak:.1} GFLOP/s (measured now, {} chains)",
-                maxsim::kernels::PEAK_PROBE_CHAINS
-            );
-            println!(
-                "{:<9} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
-                "case",
-                "rows",
-                "doc_rows",
-                "dim",
-                "docs",
-                "ms/query",
-                "GFLOP/s",
-                "GB/s",
-                "bound",
-                "efficiency"
-            );
-        }
-        for &dim in &dims {
-            let corpus = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
-            for &rows in &query_rows {
-                let query = super::demo::unit_vectors(&mut rng, rows, dim);
-                let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
-                let doc_len = doc_rows * dim;
-                let resident = TokenMatrix::new(&corpus[..doc_len], dim)?;
-                let seconds = time_resident(&prepared, resident)?;
-                let shape = Shape {
-                    isa,
-                    threads,
-                    rows,
-                    doc_rows,
-                    dim,
-                    peak,
-                    bandwidth,
-                };
-                shape.report("resident", 1, seconds, json);
-                let seconds = median(|| {
-                    let start = Instant::now();
-                    for doc in corpus.chunks_exact(doc_len) {
-                        std::hint::black_box(prepared.score(TokenMatrix::new(doc, dim)?)?);
-                    }
-                    Ok(start.elapsed().as_secs_f64())
-                })?;
-                shape.report("corpus", docs, seconds, json);
+    let max_dim = dims.iter().copied().max().unwrap_or(128);
+    for &threads in &thread_counts {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Failure::Error(Box::new(e)))?;
+        pool.install(|| -> Result<(), Failure> {
+            let bandwidth = dram_read_gbps(docs * doc_rows * max_dim);
+            if !json {
+                println!("\n{threads} thread(s): DRAM read bandwidth {bandwidth:.1} GB/s (measured now)");
             }
-        }
-        tiny_shapes(isa, json)?;
+            for &isa in &isas {
+                let kernel = Kernel::new(isa).ok_or(maxsim::Error::UnsupportedIsa {
+                    isa,
+                    supported: maxsim::supported_isas(),
+                })?;
+                let peak = fma_peak_gflops(kernel);
+                if !json {
+                    println!(
+                        "\n{isa}, {threads} thread(s): FMA peak {peak:.1} GFLOP/s (measured now, {} chains per thread)",
+                        maxsim::kernels::PEAK_PROBE_CHAINS
+                    );
+                    println!(
+                        "{:<9} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
+                        "case", "rows", "doc_rows", "dim", "docs", "ms/query", "GFLOP/s", "GB/s", "bound", "efficiency"
+                    );
+                }
+                for &dim in &dims {
+                    let data = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
+                    let corpus = Corpus::from_padded(&data[..], dim, doc_rows, None)?;
+                    let resident_len = resident_docs.min(docs) * doc_rows * dim;
+                    let resident = Corpus::from_padded(&data[..resident_len], dim, doc_rows, None)?;
+                    for &rows in &query_rows {
+                        let query = super::demo::unit_vectors(&mut rng, rows, dim);
+                        let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
+                        let shape = Shape { isa, threads, rows, doc_rows, dim, peak, bandwidth };
+                        let seconds = time_repeated(|| prepared.score_corpus(&resident).map(drop))?;
+                        shape.report("resident", resident.len(), seconds, json);
+                        let seconds = median(|| timed(|| prepared.score_corpus(&corpus).map(drop)))?;
+                        shape.report("corpus", docs, seconds, json);
+                        let seconds = median(|| timed(|| prepared.top_k(&corpus, 10).map(drop)))?;
+                        shape.report("top10", docs, seconds, json);
+                        if batch > 1 {
+                            let queries: Vec<Vec<f32>> = (0..batch)
+                                .map(|_| super::demo::unit_vectors(&mut rng, rows, dim))
+                                .collect();
+                            let matrices = queries
+                                .iter()
+                                .map(|q| TokenMatrix::new(q, dim))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            let batched = QueryBatch::with_isa(&matrices, isa)?;
+                            let singles = matrices
+                                .iter()
+                                .map(|&q| PreparedQuery::with_isa(q, isa))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            let together = median(|| timed(|| batched.score_corpus(&corpus).map(drop)))?;
+                            let apart = median(|| {
+                                timed(|| singles.iter().try_for_each(|q| q.score_corpus(&corpus).map(drop)))
+                            })?;
+                            let batch_shape = Shape { rows: rows * batch, ..shape };
+                            batch_shape.report(&format!("batch{batch}"), docs, together, json);
+                            batch_shape.report(&format!("singles{batch}"), docs, apart, json);
+                            if !json {
+                                println!("  batch of {batch} x {rows} rows: {:.2}x the throughput of {batch} single queries", apart / together);
+                            }
+                        }
+                    }
+                }
+                tiny_shapes(isa, json)?;
+            }
+            Ok(())
+        })?;
     }
     Ok(())
 }
 
+#[derive(Clone, Copy)]
 struct Shape {
     isa: Isa,
     threads: usize,
@@ -152,21 +175,29 @@ impl Shape {
     }
 }
 
-/// Seconds per score of one document that stays in cache (median of `REPETITIONS`).
-fn time_resident(prepared: &PreparedQuery, doc: TokenMatrix<'_>) -> Result<f64, Failure> {
-    median(|| time_resident_once(prepared, doc))
+/// Seconds per call of `work`, repeated for at least `RESIDENT_TIME` (median of
+/// `REPETITIONS`): for work on data that stays in cache.
+fn time_repeated(mut work: impl FnMut() -> maxsim::Result<()>) -> Result<f64, Failure> {
+    median(|| time_repeated_once(&mut work))
 }
 
-fn time_resident_once(prepared: &PreparedQuery, doc: TokenMatrix<'_>) -> Result<f64, Failure> {
+fn time_repeated_once(work: &mut impl FnMut() -> maxsim::Result<()>) -> Result<f64, Failure> {
     let mut calls = 0u32;
     let start = Instant::now();
     while start.elapsed() < RESIDENT_TIME {
         for _ in 0..16 {
-            std::hint::black_box(prepared.score(std::hint::black_box(doc))?);
+            work()?;
         }
         calls += 16;
     }
     Ok(start.elapsed().as_secs_f64() / f64::from(calls))
+}
+
+/// Seconds one call of `work` takes.
+fn timed(work: impl FnOnce() -> maxsim::Result<()>) -> Result<f64, Failure> {
+    let start = Instant::now();
+    work()?;
+    Ok(start.elapsed().as_secs_f64())
 }
 
 /// The median of `REPETITIONS` runs of `measure`.
@@ -178,28 +209,37 @@ fn median(mut measure: impl FnMut() -> Result<f64, Failure>) -> Result<f64, Fail
     Ok(samples[REPETITIONS / 2])
 }
 
-/// GFLOP/s of independent FMA chains on this ISA.
+/// GFLOP/s of independent FMA chains on this ISA, on every thread of the current pool at once.
 fn fma_peak_gflops(kernel: Kernel) -> f64 {
     let iterations = 4_000_000 / kernel.lanes();
+    let threads = rayon::current_num_threads();
     let mut best = 0.0f64;
     for _ in 0..REPETITIONS {
         let start = Instant::now();
-        std::hint::black_box(kernel.fma_peak_probe(std::hint::black_box(iterations)));
-        let seconds = start.elapsed().as_secs_f64();
-        best = best.max(kernel.probe_flops(iterations) as f64 / seconds / 1e9);
+        rayon::broadcast(|_| {
+            std::hint::black_box(kernel.fma_peak_probe(std::hint::black_box(iterations)))
+        });
+        let flops = (kernel.probe_flops(iterations) * threads) as f64;
+        best = best.max(flops / start.elapsed().as_secs_f64() / 1e9);
     }
     best
 }
 
-/// Read bandwidth from DRAM, in GB/s: sums a buffer of `floats` (at least 256 MiB) that does
-/// not fit in cache. Portable SIMD (`wide`) suffices: the loop is bound by memory, not by adds.
+/// Read bandwidth from DRAM, in GB/s, on every thread of the current pool at once: each sums
+/// its share of a buffer of `floats` (at least 256 MiB) that does not fit in cache. Portable
+/// SIMD (`wide`) suffices: the loop is bound by memory, not by adds.
 fn dram_read_gbps(floats: usize) -> f64 {
     let floats = floats.max(64 << 20);
     let buffer: Vec<f32> = (0..floats).map(|i| (i % 7) as f32).collect();
+    let threads = rayon::current_num_threads();
+    let share = floats.div_ceil(threads);
     let mut best = 0.0f64;
     for _ in 0..REPETITIONS {
         let start = Instant::now();
-        std::hint::black_box(sum(std::hint::black_box(&buffer)));
+        rayon::broadcast(|context| {
+            let part = buffer.chunks(share).nth(context.index()).unwrap_or(&[]);
+            std::hint::black_box(sum(std::hint::black_box(part)))
+        });
         best = best.max((floats * 4) as f64 / start.elapsed().as_secs_f64() / 1e9);
     }
     best
@@ -243,7 +283,8 @@ fn tiny_shapes(isa: Isa, json: bool) -> Result<(), Failure> {
         let mut samples = [Vec::new(), Vec::new()];
         for _ in 0..REPETITIONS {
             for (samples, prepared) in samples.iter_mut().zip([&kernel, &reference]) {
-                samples.push(time_resident_once(prepared, doc)? * 1e9);
+                let mut score = || prepared.score(std::hint::black_box(doc)).map(drop);
+                samples.push(time_repeated_once(&mut score)? * 1e9);
             }
         }
         let ns = samples.map(|mut samples| {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use maxsim::{Isa, PreparedQuery, TokenMatrix};
+use maxsim::{Corpus, Isa, PreparedQuery, TokenMatrix};
 
 use super::{args::Args, chosen_isa, system, Failure};
 
@@ -42,8 +42,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (corpus.len() * 4) as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    let page =
-        |p: usize| TokenMatrix::new(&corpus[p * doc_rows * dim..(p + 1) * doc_rows * dim], dim);
+    let pages_corpus = Corpus::from_padded(&corpus[..], dim, doc_rows, None)?;
+    let page = |p: usize| {
+        pages_corpus
+            .get(p)
+            .ok_or_else(|| Failure::Error(format!("no page {p}").into()))
+    };
+    let threads: usize = args.number("threads", 0)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::Error(Box::new(e)))?;
+    println!("threads: {}", pool.current_num_threads());
 
     for query_rows in [32, 10] {
         // Each query is planted: noisy copies of tokens of one page, which should rank first.
@@ -62,9 +72,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let mut times = Vec::with_capacity(REPETITIONS);
         for _ in 0..REPETITIONS {
             let start = Instant::now();
-            for (p, score) in scores.iter_mut().enumerate() {
-                *score = prepared.score(page(p)?)?;
-            }
+            pool.install(|| prepared.score_corpus_into(&pages_corpus, &mut scores))?;
             times.push(start.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);

@@ -10,27 +10,31 @@ use args::Args;
 
 pub const USAGE: &str = "\
 usage:
-  maxsim [demo] [--pages N] [--doc-rows M] [--dim D] [--seed S] [--isa ISA]
+  maxsim [demo] [--pages N] [--doc-rows M] [--dim D] [--seed S] [--isa ISA] [--threads N]
       score seeded synthetic pages (default: the seed's 500 pages x 1038 tokens x 128 dims)
       with queries of 32 and 10 tokens; print timing, the top 5 pages and a bit-identity check
-  maxsim score --query Q.npy --docs D.npy [--lengths L.npy] [--isa ISA]
+  maxsim score --query Q.npy --docs D.npy [--lengths L.npy] [--isa ISA] [--threads N]
       print one score per document, one per line
       Q: float32 (n, dim); D: float32 (total_rows, dim) with lengths, or (num_docs, rows, dim)
       padded, with optional lengths; L: int32 or int64 (num_docs,)
+  maxsim search --query Q.npy --docs D.npy [--lengths L.npy] --k K [--isa ISA] [--threads N]
+      print the K best documents as index<TAB>score lines, best first (ties: lower index)
   maxsim isa
       print the ISAs this CPU runs and the one dispatched
   maxsim bench [--isa ISA|all] [--rows 32,10] [--dims 128] [--doc-rows 1038] [--docs 500]
-               [--threads 1] [--json true]
-      measure this CPU's FMA peak and DRAM bandwidth, then the kernel on a cache-resident
-      document and an out-of-cache corpus, with efficiency against those bounds
+               [--resident-docs 8] [--threads 1,2] [--batch 8] [--json true]
+      per thread count, measure the FMA peak and DRAM bandwidth, then time a cache-resident
+      corpus, the out-of-cache corpus, its top 10, and a batch of queries against single ones,
+      with efficiency against those bounds
 
-ISA is one of scalar, avx2, avx512, neon (an error if this CPU lacks it);
+ISA is one of scalar, avx2, avx512, neon (an error if this CPU lacks it); --threads defaults
+to all cores;
 MAXSIM_ISA caps the dispatched ISA the same way for every command.";
 
 /// How a command failed: bad usage (exit 2) or an error while running (exit 1).
 pub enum Failure {
     Usage(String),
-    Error(Box<dyn std::error::Error>),
+    Error(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<maxsim::Error> for Failure {
@@ -56,11 +60,28 @@ pub fn run(raw: &[String]) -> Result<(), Failure> {
             rest,
             &["pages", "doc-rows", "dim", "seed", "isa"],
         )?),
-        "score" => score::run(Args::parse(rest, &["query", "docs", "lengths", "isa"])?),
+        "score" => score::run_score(Args::parse(
+            rest,
+            &["query", "docs", "lengths", "isa", "threads"],
+        )?),
+        "search" => score::run_search(Args::parse(
+            rest,
+            &["query", "docs", "lengths", "isa", "threads", "k"],
+        )?),
         "isa" => system::run_isa(Args::parse(rest, &[])?),
         "bench" => bench::run(Args::parse(
             rest,
-            &["isa", "rows", "dims", "doc-rows", "docs", "threads", "json"],
+            &[
+                "isa",
+                "rows",
+                "dims",
+                "doc-rows",
+                "docs",
+                "resident-docs",
+                "threads",
+                "batch",
+                "json",
+            ],
         )?),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");

@@ -1,17 +1,34 @@
-//! `maxsim score`: one score per document of `.npy` embeddings.
+//! `maxsim score` and `maxsim search`: `.npy` embeddings scored on all cores.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use maxsim::npy::{self, Documents};
-use maxsim::{Error, PreparedQuery, TokenMatrix};
+use maxsim::{npy, Corpus, Error, PreparedQuery, TokenMatrix};
 
 use super::{args::Args, chosen_isa, Failure};
 
-pub fn run(args: Args) -> Result<(), Failure> {
+/// One score per document, one per line.
+pub fn run_score(args: Args) -> Result<(), Failure> {
+    let (query, corpus) = load(&args)?;
+    let scores = in_pool(&args, || query.score_corpus(&corpus))??;
+    print_lines(scores.iter().map(|score| format!("{score:?}")))
+}
+
+/// The `--k` best documents as `index<TAB>score` lines, best first.
+pub fn run_search(args: Args) -> Result<(), Failure> {
+    let k: usize = args.number("k", 10)?;
+    let (query, corpus) = load(&args)?;
+    let hits = in_pool(&args, || query.top_k(&corpus, k))??;
+    print_lines(
+        hits.iter()
+            .map(|hit| format!("{}\t{:?}", hit.index, hit.score)),
+    )
+}
+
+fn load(args: &Args) -> Result<(PreparedQuery, Corpus<'static>), Failure> {
     let query_path = Path::new(args.required("query")?);
     let docs_path = Path::new(args.required("docs")?);
-    let isa = chosen_isa(&args)?;
+    let isa = chosen_isa(args)?;
 
     let query = npy::read_f32_file(query_path)?;
     let &[_, dim] = query.shape.as_slice() else {
@@ -29,24 +46,36 @@ pub fn run(args: Args) -> Result<(), Failure> {
         None => None,
     };
     let docs_source = docs_path.display().to_string();
-    let docs = Documents::from_npy(
+    let corpus = npy::corpus(
         npy::read_f32_file(docs_path)?,
         lengths.as_deref(),
         &docs_source,
     )?;
-    if docs.dim() != dim {
+    if corpus.dim() != dim {
         return Err(Error::DimMismatch {
             query_dim: dim,
-            doc_dim: docs.dim(),
+            doc_dim: corpus.dim(),
         }
         .into());
     }
-
     let query = PreparedQuery::with_isa(TokenMatrix::new(&query.data, dim)?, isa)?;
+    Ok((query, corpus))
+}
+
+/// Runs `work` on a pool of `--threads` threads (default: all cores).
+pub fn in_pool<T: Send>(args: &Args, work: impl FnOnce() -> T + Send) -> Result<T, Failure> {
+    let threads: usize = args.number("threads", 0)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::Error(Box::new(e)))?;
+    Ok(pool.install(work))
+}
+
+fn print_lines(lines: impl Iterator<Item = String>) -> Result<(), Failure> {
     let mut out = BufWriter::new(io::stdout().lock());
-    for doc in docs.iter() {
-        let score = query.score(doc)?;
-        if let Err(e) = writeln!(out, "{score:?}") {
+    for line in lines {
+        if let Err(e) = writeln!(out, "{line}") {
             return quiet_on_broken_pipe(e);
         }
     }

@@ -1,0 +1,266 @@
+//! A collection of documents in one contiguous buffer of token rows.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::{Error, Result, TokenMatrix};
+
+/// Documents stored as row ranges of one contiguous, row-major `f32` buffer: no allocation per
+/// document, and the data can be borrowed (`Corpus<'a>`, zero-copy) or owned
+/// (`Corpus<'static>`).
+///
+/// Build it from concatenated rows and lengths ([`Corpus::from_lengths`]), from offsets
+/// ([`Corpus::from_offsets`]), from a padded `(num_docs, rows, dim)` block
+/// ([`Corpus::from_padded`]: padding rows are never scored), from token matrices
+/// ([`Corpus::from_documents`]), or from bytes ([`Corpus::from_bytes`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Corpus<'a> {
+    data: Cow<'a, [f32]>,
+    dim: usize,
+    /// Each document's rows within `data`, in row units.
+    spans: Vec<Range<usize>>,
+}
+
+impl<'a> Corpus<'a> {
+    /// Consecutive documents of `lengths[i]` rows each, which must add up to all the rows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroDim`], [`Error::RaggedData`], or [`Error::CorpusLayout`] if the lengths do
+    /// not add up to the number of rows.
+    pub fn from_lengths(
+        data: impl Into<Cow<'a, [f32]>>,
+        dim: usize,
+        lengths: &[usize],
+    ) -> Result<Self> {
+        let data = data.into();
+        let rows = whole_rows(&data, dim)?;
+        let mut start = 0usize;
+        let mut spans = Vec::with_capacity(lengths.len());
+        for &len in lengths {
+            let end = start
+                .checked_add(len)
+                .filter(|&end| end <= rows)
+                .ok_or_else(|| {
+                    layout_error(format!(
+                        "lengths add up to more than the {rows} rows of the data"
+                    ))
+                })?;
+            spans.push(start..end);
+            start = end;
+        }
+        if start != rows {
+            return Err(layout_error(format!(
+                "lengths add up to {start} but the data has {rows} rows"
+            )));
+        }
+        Ok(Corpus { data, dim, spans })
+    }
+
+    /// Documents delimited by row offsets: document `i` is rows `offsets[i]..offsets[i + 1]`.
+    /// `offsets` has one more entry than there are documents, starts at 0, never decreases
+    /// and ends at the number of rows.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroDim`], [`Error::RaggedData`], or [`Error::CorpusLayout`] naming the first
+    /// offset that breaks those rules.
+    pub fn from_offsets(
+        data: impl Into<Cow<'a, [f32]>>,
+        dim: usize,
+        offsets: &[usize],
+    ) -> Result<Self> {
+        let data = data.into();
+        let rows = whole_rows(&data, dim)?;
+        match (offsets.first(), offsets.last()) {
+            (Some(0), Some(&last)) if last == rows => {}
+            _ => {
+                return Err(layout_error(format!(
+                    "offsets must start at 0 and end at the {rows} rows of the data, got {} offsets from {:?} to {:?}",
+                    offsets.len(),
+                    offsets.first(),
+                    offsets.last()
+                )))
+            }
+        }
+        let mut spans = Vec::with_capacity(offsets.len() - 1);
+        for (i, pair) in offsets.windows(2).enumerate() {
+            if pair[1] < pair[0] {
+                return Err(layout_error(format!(
+                    "offset {} is {} but offset {i} is {}: offsets must not decrease",
+                    i + 1,
+                    pair[1],
+                    pair[0]
+                )));
+            }
+            spans.push(pair[0]..pair[1]);
+        }
+        Ok(Corpus { data, dim, spans })
+    }
+
+    /// A padded `(num_docs, padded_rows, dim)` block: document `i` is the first `lengths[i]`
+    /// of its `padded_rows` rows (all of them without `lengths`). Padding is never scored.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroDim`], [`Error::RaggedData`], or [`Error::CorpusLayout`] if the data is not
+    /// a whole number of documents, the lengths are not one per document, or one exceeds
+    /// `padded_rows`.
+    pub fn from_padded(
+        data: impl Into<Cow<'a, [f32]>>,
+        dim: usize,
+        padded_rows: usize,
+        lengths: Option<&[usize]>,
+    ) -> Result<Self> {
+        let data = data.into();
+        let rows = whole_rows(&data, dim)?;
+        let num_docs = match (rows, padded_rows) {
+            (0, _) => 0,
+            (_, 0) => {
+                return Err(layout_error(format!(
+                    "{rows} rows cannot be split into documents of 0 rows"
+                )))
+            }
+            _ if rows % padded_rows != 0 => {
+                return Err(layout_error(format!(
+                    "{rows} rows is not a whole number of documents of {padded_rows} rows"
+                )))
+            }
+            _ => rows / padded_rows,
+        };
+        let lengths: Cow<'_, [usize]> = match lengths {
+            None => vec![padded_rows; num_docs].into(),
+            Some(lengths) if lengths.len() != num_docs => {
+                return Err(layout_error(format!(
+                    "{} lengths for {num_docs} documents",
+                    lengths.len()
+                )))
+            }
+            Some(lengths) => lengths.into(),
+        };
+        if let Some((i, &len)) = lengths
+            .iter()
+            .enumerate()
+            .find(|(_, &len)| len > padded_rows)
+        {
+            return Err(layout_error(format!(
+                "document {i} has length {len} but only {padded_rows} rows per document"
+            )));
+        }
+        let spans = lengths
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| i * padded_rows..i * padded_rows + len)
+            .collect();
+        Ok(Corpus { data, dim, spans })
+    }
+
+    /// A zero-copy view of native-endian `f32` bytes, delimited by row `offsets` as in
+    /// [`Corpus::from_offsets`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenMatrix::from_bytes`] and [`Corpus::from_offsets`].
+    pub fn from_bytes(bytes: &'a [u8], dim: usize, offsets: &[usize]) -> Result<Self> {
+        let matrix = TokenMatrix::from_bytes(bytes, dim)?;
+        Corpus::from_offsets(matrix.as_slice(), dim, offsets)
+    }
+
+    /// Copies token matrices of one dim into a new corpus.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroDim`]; [`Error::DimMismatch`] if a document's dim differs from `dim`.
+    pub fn from_documents<'d>(
+        documents: impl IntoIterator<Item = TokenMatrix<'d>>,
+        dim: usize,
+    ) -> Result<Corpus<'static>> {
+        if dim == 0 {
+            return Err(Error::ZeroDim);
+        }
+        let mut data = Vec::new();
+        let mut spans = Vec::new();
+        for doc in documents {
+            if doc.dim() != dim {
+                return Err(Error::DimMismatch {
+                    query_dim: dim,
+                    doc_dim: doc.dim(),
+                });
+            }
+            let start = data.len() / dim;
+            data.extend_from_slice(doc.as_slice());
+            spans.push(start..start + doc.rows());
+        }
+        Ok(Corpus {
+            data: data.into(),
+            dim,
+            spans,
+        })
+    }
+
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no documents.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Token dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Token rows scored over all documents (padding excluded).
+    pub fn total_rows(&self) -> usize {
+        self.spans.iter().map(|span| span.len()).sum()
+    }
+
+    /// Document `index`, or `None` past the end.
+    pub fn get(&self, index: usize) -> Option<TokenMatrix<'_>> {
+        let span = self.spans.get(index)?;
+        Some(self.document(span))
+    }
+
+    /// The documents in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = TokenMatrix<'_>> + '_ {
+        self.spans.iter().map(|span| self.document(span))
+    }
+
+    /// Row ranges of each document, in row units of the underlying buffer.
+    pub fn spans(&self) -> &[Range<usize>] {
+        &self.spans
+    }
+
+    /// A copy that owns its data.
+    pub fn into_owned(self) -> Corpus<'static> {
+        Corpus {
+            data: Cow::Owned(self.data.into_owned()),
+            dim: self.dim,
+            spans: self.spans,
+        }
+    }
+
+    /// The values of document `index`, which must exist.
+    pub(crate) fn document_slice(&self, index: usize) -> &[f32] {
+        let span = &self.spans[index];
+        &self.data[span.start * self.dim..span.end * self.dim]
+    }
+
+    fn document(&self, span: &Range<usize>) -> TokenMatrix<'_> {
+        TokenMatrix::from_parts(
+            &self.data[span.start * self.dim..span.end * self.dim],
+            self.dim,
+        )
+    }
+}
+
+fn whole_rows(data: &[f32], dim: usize) -> Result<usize> {
+    Ok(TokenMatrix::new(data, dim)?.rows())
+}
+
+fn layout_error(message: String) -> Error {
+    Error::CorpusLayout { message }
+}
