@@ -14,7 +14,9 @@ usage:
       score seeded synthetic pages (default: the seed's 500 pages x 1038 tokens x 128 dims)
       with queries of 32 and 10 tokens; print timing, the top 5 pages and a bit-identity check
   maxsim score --query Q.npy --docs D.npy [--lengths L.npy] [--isa ISA] [--threads N]
-      print one score per document, one per line
+               [--repeat R]
+      print one score per document, one per line (--repeat: time the scoring R times and
+      print the median to standard error)
       Q: float32 (n, dim); D: float32 (total_rows, dim) with lengths, or (num_docs, rows, dim)
       padded, with optional lengths; L: int32 or int64 (num_docs,)
   maxsim search --query Q.npy --docs D.npy [--lengths L.npy] --k K [--isa ISA] [--threads N]
@@ -62,7 +64,7 @@ pub fn run(raw: &[String]) -> Result<(), Failure> {
         )?),
         "score" => score::run_score(Args::parse(
             rest,
-            &["query", "docs", "lengths", "isa", "threads"],
+            &["query", "docs", "lengths", "isa", "threads", "repeat"],
         )?),
         "search" => score::run_search(Args::parse(
             rest,
