@@ -178,8 +178,14 @@ fn format_error(source: &str, message: String) -> Error {
     }
 }
 
+/// Largest header accepted. NumPy writes well under 1 KiB; the cap keeps a hostile length
+/// field from costing memory.
+const MAX_HEADER_BYTES: usize = 1 << 16;
+
 fn read_header(reader: &mut impl Read, source: &str) -> Result<(Vec<usize>, String)> {
-    let header = NpyHeader::from_reader(&mut *reader).map_err(|e| {
+    let raw = read_raw_header(reader, source)?;
+    check_shape_product(&raw, source)?;
+    let header = NpyHeader::from_reader(raw.as_slice()).map_err(|e| {
         let message = match e.kind() {
             io::ErrorKind::UnexpectedEof => "truncated .npy header".to_string(),
             io::ErrorKind::InvalidData => format!("not a valid .npy file: {e}"),
@@ -209,6 +215,73 @@ fn read_header(reader: &mut impl Read, source: &str) -> Result<(Vec<usize>, Stri
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| format_error(source, "shape does not fit in memory".into()))?;
     Ok((shape, descr))
+}
+
+/// The magic, version, length field and header text, read and bounded before `npyz` sees
+/// them.
+fn read_raw_header(reader: &mut impl Read, source: &str) -> Result<Vec<u8>> {
+    let truncated = |e: io::Error| {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            format_error(source, "truncated .npy header".into())
+        } else {
+            Error::Io {
+                source: source.to_string(),
+                message: e.to_string(),
+            }
+        }
+    };
+    let mut raw = vec![0u8; 8];
+    reader.read_exact(&mut raw).map_err(truncated)?;
+    if &raw[..6] != b"\x93NUMPY" {
+        return Err(format_error(
+            source,
+            "not a valid .npy file: it does not start with \\x93NUMPY".into(),
+        ));
+    }
+    let length_bytes = if raw[6] == 1 { 2 } else { 4 };
+    let mut length = [0u8; 4];
+    reader
+        .read_exact(&mut length[..length_bytes])
+        .map_err(truncated)?;
+    raw.extend_from_slice(&length[..length_bytes]);
+    let length = u32::from_le_bytes(length) as usize;
+    if length > MAX_HEADER_BYTES {
+        return Err(format_error(
+            source,
+            format!("header of {length} bytes is larger than the {MAX_HEADER_BYTES} accepted"),
+        ));
+    }
+    let start = raw.len();
+    raw.resize(start + length, 0);
+    reader.read_exact(&mut raw[start..]).map_err(truncated)?;
+    Ok(raw)
+}
+
+/// Rejects a shape whose nonzero dimensions multiply past 64 bits: `npyz` multiplies them
+/// unchecked, for the element count and for every stride (a panic in builds with overflow
+/// checks, even when another dimension is zero). Only the numbers of the `shape` tuple are
+/// read here; `npyz` parses and validates the header itself.
+fn check_shape_product(raw: &[u8], source: &str) -> Result<()> {
+    let text = String::from_utf8_lossy(raw);
+    let Some(tuple) = text
+        .split_once("'shape'")
+        .or_else(|| text.split_once("\"shape\""))
+        .and_then(|(_, rest)| rest.split_once('('))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(tuple, _)| tuple)
+    else {
+        return Ok(());
+    };
+    let mut count = 1u64;
+    for dim in tuple.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let Ok(dim) = dim.trim_end_matches('L').parse::<u64>() else {
+            return Ok(());
+        };
+        count = count.checked_mul(dim.max(1)).ok_or_else(|| {
+            format_error(source, format!("shape ({tuple}) does not fit in memory"))
+        })?;
+    }
+    Ok(())
 }
 
 fn element_count(shape: &[usize], source: &str) -> Result<usize> {

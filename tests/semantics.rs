@@ -229,3 +229,15 @@ fn forcing_an_isa_this_cpu_lacks_is_an_error() {
     // There is always at least one: no CPU runs both x86 and ARM kernels.
     assert!(Isa::ALL.iter().any(|isa| !isa.is_supported()));
 }
+
+#[test]
+fn kernels_check_lengths_instead_of_reading_past_a_short_buffer() {
+    for isa in isas_under_test() {
+        let kernel = maxsim::kernels::Kernel::new(isa).unwrap();
+        // 8 rows of dim 5 need at least 40 packed floats; 3 must panic, not read on.
+        let short = std::panic::catch_unwind(|| kernel.score(&[1.0; 3], 8, 5, &[1.0; 10]));
+        assert!(short.is_err(), "{isa} accepted a short packed query");
+        let zero_dim = std::panic::catch_unwind(|| kernel.score(&[1.0; 3], 1, 0, &[1.0; 10]));
+        assert!(zero_dim.is_err(), "{isa} accepted dim 0");
+    }
+}

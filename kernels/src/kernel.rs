@@ -135,3 +135,45 @@ impl Kernel {
         iterations * crate::PEAK_PROBE_CHAINS * self.lanes() * 2
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scalar_kernel_scores_a_packed_query() {
+        let kernel = Kernel::scalar();
+        let query = [1.0, 0.0, 0.0, 1.0];
+        let mut packed = [0.0; 4];
+        kernel.pack_query(&query, 2, &mut packed);
+        let doc = [0.5, 0.5, 2.0, -1.0, 0.0, 3.0];
+        assert_eq!(kernel.score(&packed, 2, 2, &doc), 5.0);
+        let mut out = [0.0; 2];
+        kernel.row_maxima(&packed, 2, 2, &doc, &mut out);
+        assert_eq!(out, [2.0, 3.0]);
+        assert_eq!(
+            kernel.score_weighted(&packed, 2, 2, &doc, &[2.0, -1.0]),
+            1.0
+        );
+        assert_eq!(kernel.score(&packed, 2, 2, &[]), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn every_supported_kernel_agrees_with_the_reference() {
+        let query: [f32; 40] = core::array::from_fn(|i| (i % 7) as f32 - 3.0);
+        let doc: [f32; 55] = core::array::from_fn(|i| (i % 5) as f32 * 0.5 - 1.0);
+        let mut reference = [0.0; 40];
+        Kernel::scalar().pack_query(&query, 5, &mut reference);
+        let expected = Kernel::scalar().score(&reference, 8, 5, &doc);
+        for isa in Isa::ALL {
+            let Some(kernel) = Kernel::new(isa) else {
+                continue;
+            };
+            let mut packed = [0.0; 5 * 16];
+            let len = kernel.packed_len(8, 5).unwrap();
+            kernel.pack_query(&query, 5, &mut packed[..len]);
+            let got = kernel.score(&packed[..len], 8, 5, &doc);
+            assert_eq!(got.to_bits(), expected.to_bits(), "{isa}");
+        }
+    }
+}

@@ -50,3 +50,34 @@ pub fn pack_query(query: &[f32], dim: usize, lanes: usize, packed: &mut [f32]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_puts_each_dimension_of_a_block_side_by_side() {
+        // 3 rows of dim 2, 2 lanes: blocks {r0, r1} and {r2, padding}.
+        let query = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut packed = [f32::NAN; 8];
+        pack_query(&query, 2, 2, &mut packed);
+        assert_eq!(packed, [1.0, 3.0, 2.0, 4.0, 5.0, 0.0, 6.0, 0.0]);
+        assert_eq!(packed_len(3, 2, 2), Some(8));
+        assert_eq!(packed_len(0, 5, 16), Some(0));
+        assert_eq!(packed_len(usize::MAX, 2, 16), None);
+    }
+
+    #[test]
+    fn one_lane_is_the_row_major_query() {
+        let query = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let mut packed = [0.0; 6];
+        pack_query(&query, 3, 1, &mut packed);
+        assert_eq!(packed, query);
+    }
+
+    #[test]
+    #[should_panic(expected = "wrong length")]
+    fn a_packed_buffer_of_the_wrong_length_panics() {
+        pack_query(&[1.0; 4], 2, 4, &mut [0.0; 4]);
+    }
+}
