@@ -98,36 +98,32 @@ impl<'a> Corpus<'a> {
         Ok(Corpus { data, dim, spans })
     }
 
-    /// A padded `(num_docs, padded_rows, dim)` block: document `i` is the first `lengths[i]`
-    /// of its `padded_rows` rows (all of them without `lengths`). Padding is never scored.
+    /// A padded block of shape `(num_docs, padded_rows, dim)`: document `i` is the first
+    /// `lengths[i]` of its `padded_rows` rows (all of them without `lengths`). Padding is never
+    /// scored. The shape is explicit so that documents of zero rows are still counted.
     ///
     /// # Errors
     ///
-    /// [`Error::ZeroDim`], [`Error::RaggedData`], or [`Error::CorpusLayout`] if the data is not
-    /// a whole number of documents, the lengths are not one per document, or one exceeds
-    /// `padded_rows`.
+    /// [`Error::ZeroDim`], or [`Error::CorpusLayout`] if the data does not have exactly that
+    /// shape, the lengths are not one per document, or one exceeds `padded_rows`.
     pub fn from_padded(
         data: impl Into<Cow<'a, [f32]>>,
-        dim: usize,
-        padded_rows: usize,
+        (num_docs, padded_rows, dim): (usize, usize, usize),
         lengths: Option<&[usize]>,
     ) -> Result<Self> {
         let data = data.into();
-        let rows = whole_rows(&data, dim)?;
-        let num_docs = match (rows, padded_rows) {
-            (0, _) => 0,
-            (_, 0) => {
-                return Err(layout_error(format!(
-                    "{rows} rows cannot be split into documents of 0 rows"
-                )))
-            }
-            _ if rows % padded_rows != 0 => {
-                return Err(layout_error(format!(
-                    "{rows} rows is not a whole number of documents of {padded_rows} rows"
-                )))
-            }
-            _ => rows / padded_rows,
-        };
+        if dim == 0 {
+            return Err(Error::ZeroDim);
+        }
+        let expected = num_docs
+            .checked_mul(padded_rows)
+            .and_then(|rows| rows.checked_mul(dim));
+        if expected != Some(data.len()) {
+            return Err(layout_error(format!(
+                "{} floats is not a block of {num_docs} documents x {padded_rows} rows x dim {dim}",
+                data.len()
+            )));
+        }
         let lengths: Cow<'_, [usize]> = match lengths {
             None => vec![padded_rows; num_docs].into(),
             Some(lengths) if lengths.len() != num_docs => {

@@ -152,8 +152,8 @@ pub fn corpus(docs: NpyF32, lengths: Option<&[usize]>, source: &str) -> Result<C
             source,
             "a 2-D (total_rows, dim) array needs --lengths to split it into documents".into(),
         )),
-        (&[_, padded, dim], lengths) => {
-            Corpus::from_padded(docs.data, dim, padded, lengths).map_err(in_source)
+        (&[num_docs, padded, dim], lengths) => {
+            Corpus::from_padded(docs.data, (num_docs, padded, dim), lengths).map_err(in_source)
         }
         (shape, _) => Err(format_error(
             source,

@@ -106,6 +106,11 @@ impl PreparedQuery {
             .collect();
         // On a query that is already weighted, the weights compose by multiplication.
         let new_weights: Vec<f32> = kept.iter().map(|&i| weights[i] * self.weight(i)).collect();
+        if let Some(w) = new_weights.iter().find(|w| !w.is_finite()) {
+            return Err(Error::Weights {
+                message: format!("composed weight {w} is not finite"),
+            });
+        }
         let source_rows = kept.iter().map(|&i| self.source_row(i)).collect();
         let weights = (!new_weights.iter().all(|&w| w == 1.0)).then_some(new_weights);
         Self::pack(row_major, self.dim, self.kernel, weights, Some(source_rows))

@@ -210,7 +210,7 @@ proptest! {
             start += len;
         }
         let flat = Corpus::from_lengths(&d[..], dim, &case.lengths).unwrap();
-        let block = Corpus::from_padded(&padded[..], dim, padded_rows.max(1), Some(&case.lengths)).unwrap();
+        let block = Corpus::from_padded(&padded[..], (case.lengths.len(), padded_rows, dim), Some(&case.lengths)).unwrap();
         let query = PreparedQuery::new(TokenMatrix::new(&q, dim).unwrap()).unwrap();
         prop_assert_eq!(bits(&query.score_corpus(&block).unwrap()), bits(&query.score_corpus(&flat).unwrap()));
     }
@@ -259,7 +259,7 @@ fn all_negative_similarities_never_let_padding_win() {
     let block = [
         -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, -3.0, 0.0, -0.5, -0.25, 0.0, 0.0,
     ];
-    let corpus = Corpus::from_padded(&block[..], 2, 3, Some(&[1, 2])).unwrap();
+    let corpus = Corpus::from_padded(&block[..], (2, 3, 2), Some(&[1, 2])).unwrap();
     let prepared = PreparedQuery::new(TokenMatrix::new(&query, 2).unwrap()).unwrap();
     assert_eq!(prepared.score_corpus(&corpus).unwrap(), vec![-2.0, -0.75]);
     assert_eq!(
@@ -314,13 +314,20 @@ fn inconsistent_layouts_are_clear_errors() {
     );
     assert!(Corpus::from_offsets(&data[..], 2, &[0, 7]).is_err());
     assert!(Corpus::from_offsets(&data[..], 2, &[]).is_err());
-    let err = Corpus::from_padded(&data[..], 2, 4, None).unwrap_err();
+    let err = Corpus::from_padded(&data[..], (2, 4, 2), None).unwrap_err();
     assert!(
         err.to_string()
-            .contains("6 rows is not a whole number of documents of 4 rows"),
+            .contains("12 floats is not a block of 2 documents x 4 rows x dim 2"),
         "{err}"
     );
-    let err = Corpus::from_padded(&data[..], 2, 3, Some(&[1, 4])).unwrap_err();
+    assert!(matches!(
+        Corpus::from_padded(&data[..], (2, 3, 0), None),
+        Err(Error::ZeroDim)
+    ));
+    // Documents of zero rows still count.
+    let empty = Corpus::from_padded(&[][..], (5, 0, 3), None).unwrap();
+    assert_eq!((empty.len(), empty.total_rows()), (5, 0));
+    let err = Corpus::from_padded(&data[..], (2, 3, 2), Some(&[1, 4])).unwrap_err();
     assert!(err.to_string().contains("document 1 has length 4"), "{err}");
     assert!(matches!(
         Corpus::from_lengths(&data[..], 5, &[]),
@@ -352,6 +359,11 @@ fn inconsistent_layouts_are_clear_errors() {
     ));
     assert!(matches!(
         query.clone().with_weights(&[1.0, 2.0]),
+        Err(Error::Weights { .. })
+    ));
+    let heavy = query.clone().with_weights(&[f32::MAX]).unwrap();
+    assert!(matches!(
+        heavy.with_weights(&[4.0]),
         Err(Error::Weights { .. })
     ));
     assert!(matches!(

@@ -21,8 +21,7 @@ fuzz_target!(|data: &[u8]| {
         1 => Corpus::from_offsets(data, dim, &numbers),
         _ => Corpus::from_padded(
             data,
-            dim,
-            *padded as usize,
+            ((kind >> 3) as usize, *padded as usize, dim),
             (kind & 4 != 0).then_some(&numbers[..]),
         ),
     };

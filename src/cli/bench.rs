@@ -80,9 +80,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 }
                 for &dim in &dims {
                     let data = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
-                    let corpus = Corpus::from_padded(&data[..], dim, doc_rows, None)?;
-                    let resident_len = resident_docs.min(docs) * doc_rows * dim;
-                    let resident = Corpus::from_padded(&data[..resident_len], dim, doc_rows, None)?;
+                    let corpus = Corpus::from_padded(&data[..], (docs, doc_rows, dim), None)?;
+                    let resident_docs = resident_docs.min(docs);
+                    let resident = Corpus::from_padded(
+                        &data[..resident_docs * doc_rows * dim],
+                        (resident_docs, doc_rows, dim),
+                        None,
+                    )?;
                     for &rows in &query_rows {
                         let query = super::demo::unit_vectors(&mut rng, rows, dim);
                         let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
