@@ -124,30 +124,33 @@ impl<'a> Corpus<'a> {
                 data.len()
             )));
         }
-        let lengths: Cow<'_, [usize]> = match lengths {
-            None => vec![padded_rows; num_docs].into(),
-            Some(lengths) if lengths.len() != num_docs => {
+        if let Some(lengths) = lengths {
+            if lengths.len() != num_docs {
                 return Err(layout_error(format!(
                     "{} lengths for {num_docs} documents",
                     lengths.len()
-                )))
+                )));
             }
-            Some(lengths) => lengths.into(),
-        };
-        if let Some((i, &len)) = lengths
-            .iter()
-            .enumerate()
-            .find(|(_, &len)| len > padded_rows)
-        {
-            return Err(layout_error(format!(
-                "document {i} has length {len} but only {padded_rows} rows per document"
-            )));
+            if let Some((i, &len)) = lengths
+                .iter()
+                .enumerate()
+                .find(|(_, &len)| len > padded_rows)
+            {
+                return Err(layout_error(format!(
+                    "document {i} has length {len} but only {padded_rows} rows per document"
+                )));
+            }
         }
-        let spans = lengths
-            .iter()
-            .enumerate()
-            .map(|(i, &len)| i * padded_rows..i * padded_rows + len)
-            .collect();
+        // With empty rows the data does not bound `num_docs`: fail, rather than abort, when
+        // one range per document does not fit in memory.
+        let mut spans = Vec::new();
+        spans
+            .try_reserve_exact(num_docs)
+            .map_err(|_| layout_error(format!("{num_docs} documents do not fit in memory")))?;
+        spans.extend((0..num_docs).map(|i| {
+            let len = lengths.map_or(padded_rows, |lengths| lengths[i]);
+            i * padded_rows..i * padded_rows + len
+        }));
         Ok(Corpus { data, dim, spans })
     }
 

@@ -118,6 +118,10 @@ pub fn read_lengths_file(path: &Path) -> Result<Vec<usize>> {
     read_lengths(open(path)?, &path.display().to_string())
 }
 
+/// Most documents accepted from a `.npy` block that holds no data (`(n, 0, dim)` or
+/// `(n, rows, 0)`): such a header costs a few bytes but one range per document in memory.
+pub const MAX_EMPTY_DOCUMENTS: usize = 1 << 24;
+
 /// Makes a corpus of an array of document tokens read from a `.npy` file:
 ///
 /// - `(total_rows, dim)` with `lengths`: consecutive documents of those lengths, which must add
@@ -152,6 +156,16 @@ pub fn corpus(docs: NpyF32, lengths: Option<&[usize]>, source: &str) -> Result<C
             source,
             "a 2-D (total_rows, dim) array needs --lengths to split it into documents".into(),
         )),
+        (&[num_docs, padded, _], None)
+            if docs.data.is_empty() && num_docs > MAX_EMPTY_DOCUMENTS =>
+        {
+            Err(format_error(
+                source,
+                format!(
+                    "{num_docs} documents of {padded} rows hold no data; more than {MAX_EMPTY_DOCUMENTS} such documents are refused"
+                ),
+            ))
+        }
         (&[num_docs, padded, dim], lengths) => {
             Corpus::from_padded(docs.data, (num_docs, padded, dim), lengths).map_err(in_source)
         }
@@ -178,17 +192,29 @@ fn format_error(source: &str, message: String) -> Error {
     }
 }
 
-/// Largest header accepted. NumPy writes well under 1 KiB; the cap keeps a hostile length
-/// field from costing memory.
-const MAX_HEADER_BYTES: usize = 1 << 16;
+/// Largest header accepted. NumPy writes well under 1 KiB for the plain arrays read here; the
+/// cap keeps a hostile length field from costing memory or parse time.
+const MAX_HEADER_BYTES: usize = 1 << 14;
 
 fn read_header(reader: &mut impl Read, source: &str) -> Result<(Vec<usize>, String)> {
     let raw = read_raw_header(reader, source)?;
+    check_nesting(&raw, source)?;
     check_shape_product(&raw, source)?;
     let header = NpyHeader::from_reader(raw.as_slice()).map_err(|e| {
         let message = match e.kind() {
             io::ErrorKind::UnexpectedEof => "truncated .npy header".to_string(),
-            io::ErrorKind::InvalidData => format!("not a valid .npy file: {e}"),
+            // npyz quotes the whole header in its message: keep the first line, bounded.
+            io::ErrorKind::InvalidData => {
+                let text = e.to_string();
+                let first_line: String = text
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(200)
+                    .collect();
+                format!("not a valid .npy file: {}", first_line.trim_end())
+            }
             _ => e.to_string(),
         };
         format_error(source, message)
@@ -255,6 +281,33 @@ fn read_raw_header(reader: &mut impl Read, source: &str) -> Result<Vec<u8>> {
     raw.resize(start + length, 0);
     reader.read_exact(&mut raw[start..]).map_err(truncated)?;
     Ok(raw)
+}
+
+/// Deepest bracket nesting accepted in a header: a plain array's header nests 2 deep (the
+/// dict and the shape tuple), a structured dtype's about 4.
+const MAX_HEADER_NESTING: usize = 6;
+
+/// Rejects headers nested deeper than [`MAX_HEADER_NESTING`]: `npyz`'s header parser takes
+/// time exponential in the nesting depth (about 2.7 times longer per level: 20 s at 14 levels
+/// on this project's machine), so a 100-byte file could stall a reader.
+fn check_nesting(raw: &[u8], source: &str) -> Result<()> {
+    let mut depth = 0usize;
+    for &byte in raw {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_HEADER_NESTING {
+                    return Err(format_error(
+                        source,
+                        format!("header nests brackets more than {MAX_HEADER_NESTING} deep"),
+                    ));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Rejects a shape whose nonzero dimensions multiply past 64 bits: `npyz` multiplies them

@@ -6,7 +6,7 @@ mod common;
 use common::{npy_bytes, npy_f32};
 use maxsim::{npy, Error};
 
-fn format_message(result: maxsim::Result<impl std::fmt::Debug>) -> String {
+fn format_message<T: std::fmt::Debug>(result: maxsim::Result<T>) -> String {
     match result {
         Err(Error::Format { source, message }) => {
             assert_eq!(source, "input");
@@ -63,4 +63,37 @@ fn valid_files_read_back() {
         npy::read_lengths(&lengths[..], "input").unwrap(),
         vec![3, 0, 1]
     );
+}
+
+#[test]
+fn blocks_of_empty_documents_are_bounded() {
+    // Found by the `npy` fuzz target: a header declaring 2^40 documents of 0 rows holds no data
+    // but asked for one range per document, and the run stalled allocating them.
+    let empty_docs = npy_bytes("<f4", &[1 << 40, 0, 4], &[]);
+    let array = npy::read_f32(&empty_docs[..], "input").unwrap();
+    assert!(format_message(npy::corpus(array, None, "input")).contains("hold no data"));
+    // A modest number of empty documents is fine: each scores -inf.
+    let few = npy_bytes("<f4", &[3, 0, 4], &[]);
+    let corpus = npy::corpus(npy::read_f32(&few[..], "input").unwrap(), None, "input").unwrap();
+    assert_eq!(corpus.len(), 3);
+}
+
+#[test]
+fn deeply_nested_headers_are_refused_before_parsing() {
+    // Found by the `npy` fuzz target: npyz's parser takes time exponential in bracket
+    // nesting, so this 100-byte header stalled the reader for minutes.
+    let mut header = b"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), ".to_vec();
+    header.extend(std::iter::repeat_n(b'{', 40));
+    header.push(b'}');
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&[0; 16]);
+    let started = std::time::Instant::now();
+    assert!(format_message(npy::read_f32(&bytes[..], "input")).contains("nests brackets"));
+    assert!(started.elapsed().as_secs() < 5);
 }
