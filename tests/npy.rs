@@ -85,7 +85,7 @@ fn deeply_nested_headers_are_refused_before_parsing() {
     let mut header = b"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), ".to_vec();
     header.extend(std::iter::repeat_n(b'{', 40));
     header.push(b'}');
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');
