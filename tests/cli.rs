@@ -179,178 +179,104 @@ fn malformed_inputs_fail_cleanly() {
         "l.npy",
         &npy_bytes("<i4", &[2], bytemuck::cast_slice(&[1i32, 2])),
     );
-
-    let truncated = write(&dir, "truncated.npy", &d[..d.len() - 5]);
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &query,
-            "--docs",
-            &truncated,
-            "--lengths",
-            &lengths,
-        ]),
-        "truncated",
-    );
+    let int_lengths = |name: &str, values: &[i64]| {
+        write(
+            &dir,
+            name,
+            &npy_bytes("<i8", &[values.len()], bytemuck::cast_slice(values)),
+        )
+    };
     let mut long = d.clone();
     long.extend_from_slice(&[0, 0, 0, 0]);
-    let trailing = write(&dir, "trailing.npy", &long);
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &query,
-            "--docs",
-            &trailing,
-            "--lengths",
-            &lengths,
-        ]),
-        "4 bytes of data follow",
-    );
-    let garbage = write(&dir, "garbage.npy", b"this is not numpy");
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &garbage,
-            "--docs",
-            &docs,
-            "--lengths",
-            &lengths,
-        ]),
-        "garbage.npy",
-    );
-    let header_only = write(&dir, "header.npy", &q[..20]);
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &header_only,
-            "--docs",
-            &docs,
-            "--lengths",
-            &lengths,
-        ]),
-        "header",
-    );
-    let f64_query = write(&dir, "f64.npy", &npy_bytes("<f8", &[1, 4], &[0u8; 32]));
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &f64_query,
-            "--docs",
-            &docs,
-            "--lengths",
-            &lengths,
-        ]),
-        "float32",
-    );
-    let wrong_dim = write(&dir, "dim3.npy", &npy_f32(&[1, 3], &[1.0; 3]));
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &wrong_dim,
-            "--docs",
-            &docs,
-            "--lengths",
-            &lengths,
-        ]),
-        "dim 3",
-    );
-    let short = write(
-        &dir,
-        "short.npy",
-        &npy_bytes("<i4", &[2], bytemuck::cast_slice(&[1i32, 1])),
-    );
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &query,
-            "--docs",
-            &docs,
-            "--lengths",
-            &short,
-        ]),
-        "add up to 2 but the data has 3 rows",
-    );
-    let negative = write(
-        &dir,
-        "neg.npy",
-        &npy_bytes("<i8", &[2], bytemuck::cast_slice(&[4i64, -1])),
-    );
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &query,
-            "--docs",
-            &docs,
-            "--lengths",
-            &negative,
-        ]),
-        "-1",
-    );
-    let padded = write(&dir, "padded.npy", &npy_f32(&[2, 2, 4], &[1.0; 16]));
-    let too_long = write(
-        &dir,
-        "long.npy",
-        &npy_bytes("<i4", &[2], bytemuck::cast_slice(&[1i32, 3])),
-    );
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &query,
-            "--docs",
-            &padded,
-            "--lengths",
-            &too_long,
-        ]),
-        "length 3",
-    );
-    assert_clean_failure(
-        &maxsim(&["score", "--query", &query, "--docs", &docs]),
-        "needs --lengths",
-    );
-    let fortran_bytes = common::npy_bytes_in_order("<f4", &[2, 4], &[0u8; 32], true);
-    let fortran = write(&dir, "fortran.npy", &fortran_bytes);
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &fortran,
-            "--docs",
-            &docs,
-            "--lengths",
-            &lengths,
-        ]),
-        "Fortran-order",
-    );
-    let huge = write(
-        &dir,
-        "huge.npy",
-        &npy_bytes("<f4", &[1 << 40, 1 << 40], &[]),
-    );
-    assert_clean_failure(
-        &maxsim(&[
-            "score",
-            "--query",
-            &query,
-            "--docs",
-            &huge,
-            "--lengths",
-            &lengths,
-        ]),
-        "huge.npy",
-    );
-    assert_clean_failure(
-        &maxsim(&["score", "--query", "/nonexistent/q.npy", "--docs", &docs]),
-        "/nonexistent/q.npy",
-    );
+    let fortran = common::npy_bytes_in_order("<f4", &[2, 4], &[0u8; 32], true);
+
+    // (query, docs, lengths, what the message must say)
+    let cases: Vec<(String, String, Option<String>, &str)> = vec![
+        (
+            query.clone(),
+            write(&dir, "truncated.npy", &d[..d.len() - 5]),
+            Some(lengths.clone()),
+            "truncated",
+        ),
+        (
+            query.clone(),
+            write(&dir, "trailing.npy", &long),
+            Some(lengths.clone()),
+            "4 bytes of data follow",
+        ),
+        (
+            write(&dir, "garbage.npy", b"this is not numpy"),
+            docs.clone(),
+            Some(lengths.clone()),
+            "garbage.npy",
+        ),
+        (
+            write(&dir, "header.npy", &q[..20]),
+            docs.clone(),
+            Some(lengths.clone()),
+            "header",
+        ),
+        (
+            write(&dir, "f64.npy", &npy_bytes("<f8", &[1, 4], &[0u8; 32])),
+            docs.clone(),
+            Some(lengths.clone()),
+            "float32",
+        ),
+        (
+            write(&dir, "dim3.npy", &npy_f32(&[1, 3], &[1.0; 3])),
+            docs.clone(),
+            Some(lengths.clone()),
+            "dim 3",
+        ),
+        (
+            write(&dir, "fortran.npy", &fortran),
+            docs.clone(),
+            Some(lengths.clone()),
+            "Fortran-order",
+        ),
+        (
+            query.clone(),
+            docs.clone(),
+            Some(int_lengths("short.npy", &[1, 1])),
+            "add up to 2 but the data has 3 rows",
+        ),
+        (
+            query.clone(),
+            docs.clone(),
+            Some(int_lengths("neg.npy", &[4, -1])),
+            "-1",
+        ),
+        (
+            query.clone(),
+            write(&dir, "padded.npy", &npy_f32(&[2, 2, 4], &[1.0; 16])),
+            Some(int_lengths("long.npy", &[1, 3])),
+            "length 3",
+        ),
+        (query.clone(), docs.clone(), None, "needs --lengths"),
+        (
+            query.clone(),
+            write(
+                &dir,
+                "huge.npy",
+                &npy_bytes("<f4", &[1 << 40, 1 << 40], &[]),
+            ),
+            Some(lengths.clone()),
+            "huge.npy",
+        ),
+        (
+            "/nonexistent/q.npy".into(),
+            docs.clone(),
+            None,
+            "/nonexistent/q.npy",
+        ),
+    ];
+    for (query, docs, lengths, needle) in cases {
+        let mut args = vec!["score", "--query", &query, "--docs", &docs];
+        if let Some(lengths) = &lengths {
+            args.extend(["--lengths", lengths]);
+        }
+        assert_clean_failure(&maxsim(&args), needle);
+    }
 }
 
 #[test]
