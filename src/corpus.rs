@@ -228,6 +228,11 @@ impl<'a> Corpus<'a> {
         self.spans.iter().map(|span| self.document(span))
     }
 
+    /// The underlying buffer of rows (padding rows included).
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
     /// Row ranges of each document, in row units of the underlying buffer.
     pub fn spans(&self) -> &[Range<usize>] {
         &self.spans

@@ -194,24 +194,13 @@ impl QueryBatch {
     ///
     /// As [`QueryBatch::new`], and [`Error::UnsupportedIsa`].
     pub fn with_isa(queries: &[TokenMatrix<'_>], isa: Isa) -> Result<Self> {
+        // The queries' rows, concatenated, with each query's row range: a corpus of queries.
         let dim = queries.first().map_or(1, |q| q.dim());
-        let mut rows = Vec::new();
-        let mut ranges = Vec::with_capacity(queries.len());
-        for query in queries {
-            if query.dim() != dim {
-                return Err(Error::DimMismatch {
-                    query_dim: dim,
-                    doc_dim: query.dim(),
-                });
-            }
-            let start = rows.len() / dim;
-            rows.extend_from_slice(query.as_slice());
-            ranges.push(start..start + query.rows());
-        }
-        let all_rows = PreparedQuery::with_isa(TokenMatrix::new(&rows, dim)?, isa)?;
+        let rows = Corpus::from_documents(queries.iter().copied(), dim)?;
+        let all_rows = PreparedQuery::with_isa(TokenMatrix::new(rows.data(), dim)?, isa)?;
         Ok(QueryBatch {
             all_rows,
-            queries: ranges,
+            queries: rows.spans().to_vec(),
         })
     }
 

@@ -342,6 +342,13 @@ fn inconsistent_layouts_are_clear_errors() {
             doc_dim: 3
         })
     ));
+    assert!(matches!(
+        QueryBatch::new(&[a, b]),
+        Err(Error::DimMismatch {
+            query_dim: 2,
+            doc_dim: 3
+        })
+    ));
     let query = PreparedQuery::new(TokenMatrix::new(&data[..3], 3).unwrap()).unwrap();
     let corpus = Corpus::from_lengths(&data[..], 2, &[6]).unwrap();
     assert!(matches!(
