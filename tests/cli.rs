@@ -50,29 +50,62 @@ fn assert_clean_failure(output: &Output, needle: &str) {
     assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
 }
 
+/// A query of 10 rows and concatenated documents of `lengths` rows, written as .npy files,
+/// with the lengths as int64 (`l64.npy`) and int32 (`l32.npy`).
+struct Concatenated {
+    q: Vec<f32>,
+    d: Vec<f32>,
+    query: String,
+    docs: String,
+    l32: String,
+    l64: String,
+}
+
+fn concatenated(
+    dir: &Path,
+    dim: usize,
+    lengths: &[usize],
+    seed: u64,
+    values: Values,
+) -> Concatenated {
+    let total: usize = lengths.iter().sum();
+    let mut rng = Rng(seed);
+    let q = random_buffer(&mut rng, 10, dim, 0, values);
+    let d = random_buffer(&mut rng, total, dim, 0, values);
+    let lengths32: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
+    let lengths64: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
+    let n = lengths.len();
+    Concatenated {
+        query: write(dir, "q.npy", &npy_f32(&[10, dim], &q)),
+        docs: write(dir, "d.npy", &npy_f32(&[total, dim], &d)),
+        l32: write(
+            dir,
+            "l32.npy",
+            &npy_bytes("<i4", &[n], bytemuck::cast_slice(&lengths32)),
+        ),
+        l64: write(
+            dir,
+            "l64.npy",
+            &npy_bytes("<i8", &[n], bytemuck::cast_slice(&lengths64)),
+        ),
+        q,
+        d,
+    }
+}
+
 #[test]
 fn score_concatenated_documents_with_lengths_matches_the_library() {
     let dir = scratch("concatenated");
     let dim = 96;
     let lengths = [5usize, 0, 180, 1, 33];
-    let total: usize = lengths.iter().sum();
-    let mut rng = Rng(11);
-    let q = random_buffer(&mut rng, 10, dim, 0, Values::Unit);
-    let d = random_buffer(&mut rng, total, dim, 0, Values::Unit);
-    let query = write(&dir, "q.npy", &npy_f32(&[10, dim], &q));
-    let docs = write(&dir, "d.npy", &npy_f32(&[total, dim], &d));
-    let lengths32: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
-    let lengths64: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
-    let l32 = write(
-        &dir,
-        "l32.npy",
-        &npy_bytes("<i4", &[5], bytemuck::cast_slice(&lengths32)),
-    );
-    let l64 = write(
-        &dir,
-        "l64.npy",
-        &npy_bytes("<i8", &[5], bytemuck::cast_slice(&lengths64)),
-    );
+    let Concatenated {
+        q,
+        d,
+        query,
+        docs,
+        l32,
+        l64,
+    } = concatenated(&dir, dim, &lengths, 11, Values::Unit);
 
     let prepared =
         PreparedQuery::with_isa(TokenMatrix::new(&q, dim).unwrap(), Isa::Scalar).unwrap();
@@ -372,19 +405,8 @@ fn demo_runs_and_checks_bit_identity_on_every_isa() {
 fn search_prints_the_best_k_and_threads_change_nothing() {
     let dir = scratch("search");
     let dim = 32;
-    let lengths = [7usize, 0, 40, 3, 19, 1, 25];
-    let total: usize = lengths.iter().sum();
-    let mut rng = Rng(5);
-    let q = random_buffer(&mut rng, 10, dim, 0, Values::Integers);
-    let d = random_buffer(&mut rng, total, dim, 0, Values::Integers);
-    let query = write(&dir, "q.npy", &npy_f32(&[10, dim], &q));
-    let docs = write(&dir, "d.npy", &npy_f32(&[total, dim], &d));
-    let lengths64: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
-    let lengths = write(
-        &dir,
-        "l.npy",
-        &npy_bytes("<i8", &[7], bytemuck::cast_slice(&lengths64)),
-    );
+    let files = concatenated(&dir, dim, &[7, 0, 40, 3, 19, 1, 25], 5, Values::Integers);
+    let (query, docs, lengths) = (files.query, files.docs, files.l64);
     let base = ["--query", &query, "--docs", &docs, "--lengths", &lengths];
 
     let all = stdout(&maxsim(&[&["score", "--threads", "1"][..], &base].concat()));
