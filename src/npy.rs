@@ -316,23 +316,36 @@ fn check_nesting(raw: &[u8], source: &str) -> Result<()> {
 /// read here; `npyz` parses and validates the header itself.
 fn check_shape_product(raw: &[u8], source: &str) -> Result<()> {
     let text = String::from_utf8_lossy(raw);
-    let Some(tuple) = text
-        .split_once("'shape'")
-        .or_else(|| text.split_once("\"shape\""))
-        .and_then(|(_, rest)| rest.split_once('('))
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(tuple, _)| tuple)
-    else {
-        return Ok(());
-    };
-    let mut count = 1u64;
-    for dim in tuple.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        let Ok(dim) = dim.trim_end_matches('L').parse::<u64>() else {
-            return Ok(());
-        };
-        count = count.checked_mul(dim.max(1)).ok_or_else(|| {
-            format_error(source, format!("shape ({tuple}) does not fit in memory"))
-        })?;
+    let bad_shape = |what: &str| format_error(source, format!("shape {what}"));
+    // Every `shape` key: npyz keeps the last of duplicate keys, so all of them are checked.
+    for key in ["'shape'", "\"shape\""] {
+        for (at, _) in text.match_indices(key) {
+            let Some(value) = text[at + key.len()..].trim_start().strip_prefix(':') else {
+                continue; // the word inside some other string, not a key
+            };
+            let Some(tuple) = value
+                .trim_start()
+                .strip_prefix('(')
+                .and_then(|rest| rest.split_once(')'))
+                .map(|(tuple, _)| tuple)
+            else {
+                return Err(bad_shape("is not a tuple"));
+            };
+            let mut count = 1u64;
+            for dim in tuple.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+                // NumPy writes plain integers; npyz would also evaluate sums such as `5+1`.
+                let dim = dim
+                    .strip_suffix('L')
+                    .unwrap_or(dim)
+                    .parse::<u64>()
+                    .map_err(|_| {
+                        bad_shape(&format!("({tuple}) is not a tuple of whole numbers"))
+                    })?;
+                count = count
+                    .checked_mul(dim.max(1))
+                    .ok_or_else(|| bad_shape(&format!("({tuple}) does not fit in memory")))?;
+            }
+        }
     }
     Ok(())
 }

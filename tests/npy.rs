@@ -97,3 +97,29 @@ fn deeply_nested_headers_are_refused_before_parsing() {
     assert!(format_message(npy::read_f32(&bytes[..], "input")).contains("nests brackets"));
     assert!(started.elapsed().as_secs() < 5);
 }
+
+#[test]
+fn shapes_must_be_plain_whole_numbers_in_every_shape_key() {
+    // Found by the `npy` fuzz target in CI: npyz evaluates `5+16099127776` in a shape, which
+    // slipped past a check that only read plain numbers, and then overflowed.
+    let header = |dict: &str| {
+        let mut text = dict.to_string();
+        while !(10 + text.len() + 1).is_multiple_of(64) {
+            text.push(' ');
+        }
+        text.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(text.as_bytes());
+        bytes
+    };
+    let sum = header(
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (5+16099127776, 1099511627776), }",
+    );
+    assert!(format_message(npy::read_f32(&sum[..], "input")).contains("whole numbers"));
+    // A duplicate key: npyz keeps the last one, so the last one is checked too.
+    let duplicate = header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'shape': (1099511627776, 1099511627776), }");
+    assert!(format_message(npy::read_f32(&duplicate[..], "input")).contains("does not fit"));
+    let list = header("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 2], }");
+    assert!(format_message(npy::read_f32(&list[..], "input")).contains("not a tuple"));
+}
