@@ -10,6 +10,10 @@ use crate::{Error, Isa, Result, TokenMatrix};
 /// never slower than the reference on tiny shapes.
 const TINY_WORK: usize = 24;
 
+fn is_tiny_work(query_rows: usize, doc: &[f32]) -> bool {
+    query_rows.saturating_mul(doc.len()) <= TINY_WORK
+}
+
 /// A query rearranged once into its kernel's layout (dimension-major, in blocks of the ISA's
 /// lane width), so scoring many documents never redoes it.
 ///
@@ -46,13 +50,11 @@ impl PreparedQuery {
     /// [`Error::UnsupportedIsa`] if this CPU does not run `isa`; [`Error::TooLarge`] as
     /// [`PreparedQuery::new`].
     pub fn with_isa(query: TokenMatrix<'_>, isa: Isa) -> Result<Self> {
-        Self::pack(
-            query.as_slice().to_vec(),
-            query.dim(),
-            kernel_for(isa)?,
-            None,
-            None,
-        )
+        Self::with_kernel(query, kernel_for(isa)?)
+    }
+
+    fn with_kernel(query: TokenMatrix<'_>, kernel: Kernel) -> Result<Self> {
+        Self::pack(query.as_slice().to_vec(), query.dim(), kernel, None, None)
     }
 
     fn pack(
@@ -238,7 +240,7 @@ impl PreparedQuery {
     }
 
     fn is_tiny(&self, doc: &[f32]) -> bool {
-        self.rows.saturating_mul(doc.len()) <= TINY_WORK
+        is_tiny_work(self.rows, doc)
     }
 
     pub(crate) fn check_dim(&self, doc: TokenMatrix<'_>) -> Result<()> {
@@ -292,14 +294,15 @@ pub struct RowMatch {
 
 /// The MaxSim score of `query` against `doc` on the dispatched ISA.
 ///
-/// This packs the query on every call; to score many documents, prepare it once with
-/// [`PreparedQuery::new`].
+/// This packs the query on every call (an allocation; none for tiny shapes, which take the
+/// reference's path as [`PreparedQuery::score`] does); to score many documents, prepare it
+/// once with [`PreparedQuery::new`].
 ///
 /// # Errors
 ///
 /// As [`PreparedQuery::new`] and [`PreparedQuery::score`].
 pub fn maxsim(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<f32> {
-    PreparedQuery::new(query)?.score(doc)
+    maxsim_with_isa(query, doc, selected_isa()?)
 }
 
 /// The MaxSim score on a named ISA; [`Isa::Scalar`] gives the reference.
@@ -308,5 +311,12 @@ pub fn maxsim(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<f32> {
 ///
 /// As [`PreparedQuery::with_isa`] and [`PreparedQuery::score`].
 pub fn maxsim_with_isa(query: TokenMatrix<'_>, doc: TokenMatrix<'_>, isa: Isa) -> Result<f32> {
-    PreparedQuery::with_isa(query, isa)?.score(doc)
+    let kernel = kernel_for(isa)?;
+    let (rows, dim) = (query.rows(), query.dim());
+    if dim == doc.dim() && is_tiny_work(rows, doc.as_slice()) {
+        // The path PreparedQuery::score takes for this shape, without packing (so without
+        // allocating): a one-shot call on a tiny shape costs what the reference costs.
+        return Ok(scalar::score(query.as_slice(), rows, dim, doc.as_slice()));
+    }
+    PreparedQuery::with_kernel(query, kernel)?.score(doc)
 }
