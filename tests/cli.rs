@@ -371,10 +371,13 @@ fn demo_runs_and_checks_bit_identity_on_every_isa() {
             "64",
             "--isa",
             isa.name(),
+            "--threads",
+            "1",
         ]);
         assert!(output.status.success(), "{}", stderr(&output));
         let text = stdout(&output);
         assert!(text.contains(&format!("dispatched: {isa}")), "{text}");
+        assert!(text.contains("threads: 1\n"), "{text}");
         assert_eq!(
             text.matches("bit-identical to the scalar reference on 8 sampled pages: yes")
                 .count(),

@@ -60,7 +60,7 @@ pub fn run(raw: &[String]) -> Result<(), Failure> {
     match command {
         "demo" => demo::run(Args::parse(
             rest,
-            &["pages", "doc-rows", "dim", "seed", "isa"],
+            &["pages", "doc-rows", "dim", "seed", "isa", "threads"],
         )?),
         "score" => score::run_score(Args::parse(
             rest,
