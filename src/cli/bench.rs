@@ -53,10 +53,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut rng = super::demo::SplitMix(7);
     let max_dim = dims.iter().copied().max().unwrap_or(128);
     for &threads in &thread_counts {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Failure::Error(Box::new(e)))?;
+        let pool = super::thread_pool(threads)?;
         pool.install(|| -> Result<(), Failure> {
             let bandwidth = dram_read_gbps(docs * doc_rows * max_dim);
             if !json {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use maxsim::{Corpus, Isa, PreparedQuery, TokenMatrix};
 
-use super::{args::Args, chosen_isa, system, Failure};
+use super::{args::Args, chosen_isa, system, thread_pool, Failure};
 
 /// Timed repetitions of each full rerank; the median is reported.
 const REPETITIONS: usize = 5;
@@ -49,10 +49,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             .ok_or_else(|| Failure::Error(format!("no page {p}").into()))
     };
     let threads: usize = args.number("threads", 0)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::Error(Box::new(e)))?;
+    let pool = thread_pool(threads)?;
     println!("threads: {}", pool.current_num_threads());
 
     for query_rows in [32, 10] {

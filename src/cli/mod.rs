@@ -93,6 +93,14 @@ pub fn run(raw: &[String]) -> Result<(), Failure> {
     }
 }
 
+/// A rayon pool of `threads` threads (0: all cores).
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Failure> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::Error(Box::new(e)))
+}
+
 /// The ISA a command runs: `--isa` forces one, otherwise dispatch (capped by `MAXSIM_ISA`).
 fn chosen_isa(args: &Args) -> Result<maxsim::Isa, Failure> {
     match args.get("isa") {

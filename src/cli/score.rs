@@ -5,7 +5,7 @@ use std::path::Path;
 
 use maxsim::{npy, Corpus, Error, PreparedQuery, TokenMatrix};
 
-use super::{args::Args, chosen_isa, Failure};
+use super::{args::Args, chosen_isa, thread_pool, Failure};
 
 /// One score per document, one per line. With `--repeat R`, the scoring (not the reading)
 /// runs R times and the median time goes to standard error, for timing against other tools.
@@ -13,16 +13,18 @@ pub fn run_score(args: Args) -> Result<(), Failure> {
     let (query, corpus) = load(&args)?;
     let repeat: usize = args.number("repeat", 1)?;
     let mut scores = vec![0.0f32; corpus.len()];
-    let mut times = in_pool(&args, || {
-        (0..repeat.max(1))
+    let (times, threads) = in_pool(&args, || {
+        let times = (0..repeat.max(1))
             .map(|_| {
                 let start = std::time::Instant::now();
                 query
                     .score_corpus_into(&corpus, &mut scores)
                     .map(|()| start.elapsed().as_secs_f64())
             })
-            .collect::<Result<Vec<f64>, _>>()
-    })??;
+            .collect::<Result<Vec<f64>, _>>();
+        (times, rayon::current_num_threads())
+    })?;
+    let mut times = times?;
     if repeat > 1 {
         times.sort_by(f64::total_cmp);
         eprintln!(
@@ -31,7 +33,7 @@ pub fn run_score(args: Args) -> Result<(), Failure> {
             corpus.total_rows(),
             times[times.len() / 2] * 1e3,
             query.isa(),
-            in_pool(&args, rayon::current_num_threads)?
+            threads
         );
     }
     print_lines(scores.iter().map(|score| format!("{score:?}")))
@@ -87,12 +89,7 @@ fn load(args: &Args) -> Result<(PreparedQuery, Corpus<'static>), Failure> {
 
 /// Runs `work` on a pool of `--threads` threads (default: all cores).
 pub fn in_pool<T: Send>(args: &Args, work: impl FnOnce() -> T + Send) -> Result<T, Failure> {
-    let threads: usize = args.number("threads", 0)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::Error(Box::new(e)))?;
-    Ok(pool.install(work))
+    Ok(thread_pool(args.number("threads", 0)?)?.install(work))
 }
 
 fn print_lines(lines: impl Iterator<Item = String>) -> Result<(), Failure> {
