@@ -14,6 +14,14 @@ fn is_tiny_work(query_rows: usize, doc: &[f32]) -> bool {
     query_rows.saturating_mul(doc.len()) <= TINY_WORK
 }
 
+fn check_dims(query_dim: usize, doc_dim: usize) -> Result<()> {
+    if query_dim == doc_dim {
+        Ok(())
+    } else {
+        Err(Error::DimMismatch { query_dim, doc_dim })
+    }
+}
+
 /// A query rearranged once into its kernel's layout (dimension-major, in blocks of the ISA's
 /// lane width), so scoring many documents never redoes it.
 ///
@@ -248,14 +256,7 @@ impl PreparedQuery {
     }
 
     pub(crate) fn check_dim_of(&self, doc_dim: usize) -> Result<()> {
-        if doc_dim == self.dim {
-            Ok(())
-        } else {
-            Err(Error::DimMismatch {
-                query_dim: self.dim,
-                doc_dim,
-            })
-        }
+        check_dims(self.dim, doc_dim)
     }
 }
 
@@ -311,12 +312,13 @@ pub fn maxsim(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<f32> {
 ///
 /// As [`PreparedQuery::with_isa`] and [`PreparedQuery::score`].
 pub fn maxsim_with_isa(query: TokenMatrix<'_>, doc: TokenMatrix<'_>, isa: Isa) -> Result<f32> {
-    let kernel = kernel_for(isa)?;
+    let kernel = kernel_for(isa)?; // UnsupportedIsa even where the reference's path runs
     let (rows, dim) = (query.rows(), query.dim());
-    if dim == doc.dim() && is_tiny_work(rows, doc.as_slice()) {
-        // The path PreparedQuery::score takes for this shape, without packing (so without
-        // allocating): a one-shot call on a tiny shape costs what the reference costs.
-        return Ok(scalar::score(query.as_slice(), rows, dim, doc.as_slice()));
+    if !is_tiny_work(rows, doc.as_slice()) {
+        return PreparedQuery::with_kernel(query, kernel)?.score(doc);
     }
-    PreparedQuery::with_kernel(query, kernel)?.score(doc)
+    // The path PreparedQuery::score takes for this shape, without packing (so without
+    // allocating): a one-shot call on a tiny shape costs what the reference costs.
+    check_dims(dim, doc.dim())?;
+    Ok(scalar::score(query.as_slice(), rows, dim, doc.as_slice()))
 }
