@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use crate::offsets::{to_usizes, Offset};
 use crate::{Error, Result, TokenMatrix};
 
 /// Documents stored as row ranges of one contiguous, row-major `f32` buffer: no allocation per
@@ -11,7 +12,8 @@ use crate::{Error, Result, TokenMatrix};
 ///
 /// Build it from concatenated rows and lengths ([`Corpus::from_lengths`]), from offsets
 /// ([`Corpus::from_offsets`]), from a padded `(num_docs, rows, dim)` block
-/// ([`Corpus::from_padded`]: padding rows are never scored), from token matrices
+/// ([`Corpus::from_padded`], or [`Corpus::from_padded_lengths`] whose padding rows are never
+/// scored), from token matrices
 /// ([`Corpus::from_documents`]), or from bytes ([`Corpus::from_bytes`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Corpus<'a> {
@@ -23,21 +25,23 @@ pub struct Corpus<'a> {
 
 impl<'a> Corpus<'a> {
     /// Consecutive documents of `lengths[i]` rows each, which must add up to all the rows.
+    /// Lengths may be any [`Offset`] type (`usize`, `u32`, `u64`, `i32`, `i64`).
     ///
     /// # Errors
     ///
     /// [`Error::ZeroDim`], [`Error::RaggedData`], or [`Error::CorpusLayout`] if the lengths do
     /// not add up to the number of rows.
-    pub fn from_lengths(
+    pub fn from_lengths<L: Offset>(
         data: impl Into<Cow<'a, [f32]>>,
         dim: usize,
-        lengths: &[usize],
+        lengths: &[L],
     ) -> Result<Self> {
         let data = data.into();
         let rows = whole_rows(&data, dim)?;
+        let lengths = to_usizes(lengths, "length")?;
         let mut start = 0usize;
         let mut spans = Vec::with_capacity(lengths.len());
-        for &len in lengths {
+        for len in lengths {
             let end = start
                 .checked_add(len)
                 .filter(|&end| end <= rows)
@@ -59,19 +63,21 @@ impl<'a> Corpus<'a> {
 
     /// Documents delimited by row offsets: document `i` is rows `offsets[i]..offsets[i + 1]`.
     /// `offsets` has one more entry than there are documents, starts at 0, never decreases
-    /// and ends at the number of rows.
+    /// and ends at the number of rows. Offsets may be any [`Offset`] type (`usize`, `u32`,
+    /// `u64`, `i32`, `i64`), as Arrow's and Lance's list offsets are.
     ///
     /// # Errors
     ///
     /// [`Error::ZeroDim`], [`Error::RaggedData`], or [`Error::CorpusLayout`] naming the first
     /// offset that breaks those rules.
-    pub fn from_offsets(
+    pub fn from_offsets<O: Offset>(
         data: impl Into<Cow<'a, [f32]>>,
         dim: usize,
-        offsets: &[usize],
+        offsets: &[O],
     ) -> Result<Self> {
         let data = data.into();
         let rows = whole_rows(&data, dim)?;
+        let offsets = to_usizes(offsets, "offset")?;
         match (offsets.first(), offsets.last()) {
             (Some(0), Some(&last)) if last == rows => {}
             _ => {
@@ -98,20 +104,44 @@ impl<'a> Corpus<'a> {
         Ok(Corpus { data, dim, spans })
     }
 
+    /// A padded block of shape `(num_docs, padded_rows, dim)` in which every row is a token:
+    /// document `i` is rows `i * padded_rows .. (i + 1) * padded_rows`. For documents shorter
+    /// than the block, give their lengths to [`Corpus::from_padded_lengths`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ZeroDim`], or [`Error::CorpusLayout`] if the data does not have exactly that
+    /// shape.
+    pub fn from_padded(
+        data: impl Into<Cow<'a, [f32]>>,
+        (num_docs, padded_rows, dim): (usize, usize, usize),
+    ) -> Result<Self> {
+        Self::padded(data.into(), (num_docs, padded_rows, dim), None)
+    }
+
     /// A padded block of shape `(num_docs, padded_rows, dim)`: document `i` is the first
-    /// `lengths[i]` of its `padded_rows` rows (all of them without `lengths`). Padding is never
-    /// scored. The shape is explicit so that documents of zero rows are still counted.
+    /// `lengths[i]` of its `padded_rows` rows. Padding is never scored (a zero padding row
+    /// would win the maximum whenever every real similarity is negative). The shape is explicit
+    /// so that documents of zero rows are still counted. Lengths may be any [`Offset`] type.
     ///
     /// # Errors
     ///
     /// [`Error::ZeroDim`], or [`Error::CorpusLayout`] if the data does not have exactly that
     /// shape, the lengths are not one per document, or one exceeds `padded_rows`.
-    pub fn from_padded(
+    pub fn from_padded_lengths<L: Offset>(
         data: impl Into<Cow<'a, [f32]>>,
+        (num_docs, padded_rows, dim): (usize, usize, usize),
+        lengths: &[L],
+    ) -> Result<Self> {
+        let lengths = to_usizes(lengths, "length")?;
+        Self::padded(data.into(), (num_docs, padded_rows, dim), Some(&lengths))
+    }
+
+    fn padded(
+        data: Cow<'a, [f32]>,
         (num_docs, padded_rows, dim): (usize, usize, usize),
         lengths: Option<&[usize]>,
     ) -> Result<Self> {
-        let data = data.into();
         if dim == 0 {
             return Err(Error::ZeroDim);
         }
@@ -160,7 +190,7 @@ impl<'a> Corpus<'a> {
     /// # Errors
     ///
     /// As [`TokenMatrix::from_bytes`] and [`Corpus::from_offsets`].
-    pub fn from_bytes(bytes: &'a [u8], dim: usize, offsets: &[usize]) -> Result<Self> {
+    pub fn from_bytes<O: Offset>(bytes: &'a [u8], dim: usize, offsets: &[O]) -> Result<Self> {
         let matrix = TokenMatrix::from_bytes(bytes, dim)?;
         Corpus::from_offsets(matrix.as_slice(), dim, offsets)
     }

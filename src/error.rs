@@ -56,6 +56,11 @@ pub enum Error {
         /// Dimension asked for.
         dim: usize,
     },
+    /// The operating system would not start the threads asked for ([`crate::Scorer`]).
+    ThreadPool {
+        /// What the thread pool builder said.
+        message: String,
+    },
     /// Corpus offsets or lengths disagree with each other or with the data.
     CorpusLayout {
         /// Which numbers disagree.
@@ -153,6 +158,7 @@ impl fmt::Display for Error {
                 crate::ISA_ENV
             ),
             Error::CorpusLayout { message } => write!(f, "corpus layout: {message}"),
+            Error::ThreadPool { message } => write!(f, "cannot start the threads: {message}"),
             Error::Weights { message } => write!(f, "query weights: {message}"),
             Error::Format { source, message } => write!(f, "{source}: {message}"),
             Error::Io { source, message } => write!(f, "{source}: {message}"),

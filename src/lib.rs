@@ -41,18 +41,25 @@
 
 mod corpus;
 mod dispatch;
+mod documents;
 mod error;
 mod matrix;
+#[cfg(feature = "npy")]
 pub mod npy;
+mod offsets;
 mod query;
+mod scorer;
 mod search;
 
 pub use corpus::Corpus;
 pub use dispatch::{select_isa, selected_isa, supported_isas, ISA_ENV};
+pub use documents::{AsTokenMatrix, Candidates, Documents, WithIds};
 pub use error::{Error, Result};
 pub use matrix::{TokenMatrix, TokenMatrixBuf};
 pub use maxsim_kernels::Isa;
+pub use offsets::Offset;
 pub use query::{maxsim, maxsim_with_isa, Explanation, PreparedQuery, RowMatch};
+pub use scorer::Scorer;
 pub use search::{Hit, QueryBatch};
 
 /// The kernels themselves, for benchmarks and for code that manages its own buffers.

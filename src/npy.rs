@@ -127,7 +127,7 @@ pub const MAX_EMPTY_DOCUMENTS: usize = 1 << 24;
 /// - `(total_rows, dim)` with `lengths`: consecutive documents of those lengths, which must add
 ///   up to `total_rows` ([`Corpus::from_lengths`]);
 /// - `(num_docs, rows, dim)`, padded: document `i` is its first `lengths[i]` rows (all `rows`
-///   without `lengths`); padding rows are never scored ([`Corpus::from_padded`]).
+///   without `lengths`); padding rows are never scored ([`Corpus::from_padded_lengths`]).
 ///
 /// # Errors
 ///
@@ -166,8 +166,12 @@ pub fn corpus(docs: NpyF32, lengths: Option<&[usize]>, source: &str) -> Result<C
                 ),
             ))
         }
-        (&[num_docs, padded, dim], lengths) => {
-            Corpus::from_padded(docs.data, (num_docs, padded, dim), lengths).map_err(in_source)
+        (&[num_docs, padded, dim], None) => {
+            Corpus::from_padded(docs.data, (num_docs, padded, dim)).map_err(in_source)
+        }
+        (&[num_docs, padded, dim], Some(lengths)) => {
+            Corpus::from_padded_lengths(docs.data, (num_docs, padded, dim), lengths)
+                .map_err(in_source)
         }
         (shape, _) => Err(format_error(
             source,

@@ -3,6 +3,7 @@
 use maxsim_kernels::{scalar, Kernel};
 
 use crate::dispatch::{kernel_for, selected_isa};
+use crate::documents::check_dims;
 use crate::{Error, Isa, Result, TokenMatrix};
 
 /// At or below this many multiply-adds a SIMD call's fixed cost (about 230 instructions)
@@ -12,14 +13,6 @@ const TINY_WORK: usize = 24;
 
 fn is_tiny_work(query_rows: usize, doc: &[f32]) -> bool {
     query_rows.saturating_mul(doc.len()) <= TINY_WORK
-}
-
-fn check_dims(query_dim: usize, doc_dim: usize) -> Result<()> {
-    if query_dim == doc_dim {
-        Ok(())
-    } else {
-        Err(Error::DimMismatch { query_dim, doc_dim })
-    }
 }
 
 /// A query rearranged once into its kernel's layout (dimension-major, in blocks of the ISA's
@@ -108,19 +101,24 @@ impl PreparedQuery {
                 message: format!("weight {i} is {w}; weights must be finite"),
             });
         }
-        let kept: Vec<usize> = (0..self.rows).filter(|&i| weights[i] != 0.0).collect();
+        // On a query that is already weighted, the weights compose by multiplication, and a row
+        // is dropped only once its composed weight is known: chained weights whose product
+        // underflows to zero remove the row, as a zero weight does.
+        let composed: Vec<f32> = (0..self.rows)
+            .map(|i| weights[i] * self.weight(i))
+            .collect();
+        if let Some(w) = composed.iter().find(|w| !w.is_finite()) {
+            return Err(Error::Weights {
+                message: format!("composed weight {w} is not finite"),
+            });
+        }
+        let kept: Vec<usize> = (0..self.rows).filter(|&i| composed[i] != 0.0).collect();
         let row_major = kept
             .iter()
             .flat_map(|&i| &self.row_major[i * self.dim..(i + 1) * self.dim])
             .copied()
             .collect();
-        // On a query that is already weighted, the weights compose by multiplication.
-        let new_weights: Vec<f32> = kept.iter().map(|&i| weights[i] * self.weight(i)).collect();
-        if let Some(w) = new_weights.iter().find(|w| !w.is_finite()) {
-            return Err(Error::Weights {
-                message: format!("composed weight {w} is not finite"),
-            });
-        }
+        let new_weights: Vec<f32> = kept.iter().map(|&i| composed[i]).collect();
         let source_rows = kept.iter().map(|&i| self.source_row(i)).collect();
         let weights = (!new_weights.iter().all(|&w| w == 1.0)).then_some(new_weights);
         Self::pack(row_major, self.dim, self.kernel, weights, Some(source_rows))
@@ -146,16 +144,19 @@ impl PreparedQuery {
     }
 
     /// Number of query token vectors scored (after any mask).
+    #[must_use]
     pub fn rows(&self) -> usize {
         self.rows
     }
 
     /// Dimension of the query's token vectors.
+    #[must_use]
     pub fn dim(&self) -> usize {
         self.dim
     }
 
     /// The ISA whose kernel scores this query.
+    #[must_use]
     pub fn isa(&self) -> Isa {
         self.kernel.isa()
     }
@@ -272,6 +273,7 @@ pub struct Explanation {
 impl Explanation {
     /// The score re-added from the matches: `fma(weight, similarity, total)` in order from
     /// `+0.0`, NaN canonical. Always the bits of [`Explanation::score`].
+    #[must_use]
     pub fn sum_of_matches(&self) -> f32 {
         let total = self.matches.iter().fold(0.0f32, |total, m| {
             maxsim_kernels::weighted_sum_in_order(total, &[m.similarity], &[m.weight])

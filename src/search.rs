@@ -1,12 +1,11 @@
-//! Scoring whole corpora: all cores, balanced by token count; fused top-k; query batches.
+//! Scoring many documents: all cores, balanced by token count; fused top-k; query batches.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::ops::Range;
 
-use rayon::prelude::*;
-
-use crate::{Corpus, Error, Isa, PreparedQuery, Result, TokenMatrix};
+use crate::scorer::{current_threads, for_each, map_reduce};
+use crate::{Corpus, Documents, Error, Isa, PreparedQuery, Result, TokenMatrix};
 
 /// Work units per thread: enough to even out documents of different lengths.
 const CHUNKS_PER_THREAD: usize = 8;
@@ -14,30 +13,33 @@ const CHUNKS_PER_THREAD: usize = 8;
 const CALL_COST_IN_ROWS: usize = 4;
 
 impl PreparedQuery {
-    /// Scores every document of `corpus` into `out` (one per document), on the current rayon
-    /// thread pool (all cores by default; run inside `ThreadPool::install` to choose).
-    /// Work is split by token count, not document count. The results are bit-identical to
-    /// scoring each document alone, whatever the number of threads.
+    /// Scores every document of `documents` ([`Documents`]: a corpus, token matrices,
+    /// candidates) into `out`, one per document in position order, on the current rayon pool
+    /// (all cores by default; [`crate::Scorer`] chooses a thread count). Work is split by
+    /// token count, not document count. The results are bit-identical to scoring each document
+    /// alone, whatever the number of threads.
     ///
     /// # Errors
     ///
-    /// [`Error::DimMismatch`]; [`Error::OutputLength`] if `out.len() != corpus.len()`.
-    pub fn score_corpus_into(&self, corpus: &Corpus<'_>, out: &mut [f32]) -> Result<()> {
-        self.check_dim_of(corpus.dim())?;
-        if out.len() != corpus.len() {
+    /// [`Error::DimMismatch`]; [`Error::OutputLength`] if `out.len() != documents.len()`.
+    pub fn score_corpus_into<D: Documents + ?Sized>(
+        &self,
+        documents: &D,
+        out: &mut [f32],
+    ) -> Result<()> {
+        documents.check_dim(self.dim())?;
+        if out.len() != documents.len() {
             return Err(Error::OutputLength {
-                expected: corpus.len(),
+                expected: documents.len(),
                 actual: out.len(),
             });
         }
-        let chunks = balanced_chunks(corpus);
-        split_by_chunks(out, &chunks, 1)
-            .into_par_iter()
-            .for_each(|(docs, out)| {
-                for (score, doc) in out.iter_mut().zip(docs) {
-                    *score = self.score_unchecked(corpus.document_slice(doc));
-                }
-            });
+        let chunks = balanced_chunks(documents, self.dim());
+        for_each(split_by_chunks(out, &chunks, 1), |(positions, out)| {
+            for (score, position) in out.iter_mut().zip(positions) {
+                *score = self.score_unchecked(documents.values(position));
+            }
+        });
         Ok(())
     }
 
@@ -46,51 +48,61 @@ impl PreparedQuery {
     /// # Errors
     ///
     /// [`Error::DimMismatch`].
-    pub fn score_corpus(&self, corpus: &Corpus<'_>) -> Result<Vec<f32>> {
-        let mut out = vec![0.0; corpus.len()];
-        self.score_corpus_into(corpus, &mut out)?;
+    pub fn score_corpus<D: Documents + ?Sized>(&self, documents: &D) -> Result<Vec<f32>> {
+        let mut out = vec![0.0; documents.len()];
+        self.score_corpus_into(documents, &mut out)?;
         Ok(out)
     }
 
     /// The `k` best documents, best first: higher scores first, NaN scores after all others,
-    /// equal scores in increasing document index. Deterministic and bit-identical to sorting
-    /// [`PreparedQuery::score_corpus`]; each thread keeps only its own `k` best, so no score
-    /// vector is materialised.
+    /// equal scores by increasing [`Documents::id`] (the corpus index, unless the caller gave
+    /// ids). Deterministic and bit-identical to sorting [`PreparedQuery::score_corpus`]; each
+    /// thread keeps only its own `k` best, so no score vector is materialised. `k` larger
+    /// than the number of documents returns them all.
     ///
     /// # Errors
     ///
     /// [`Error::DimMismatch`].
-    pub fn top_k(&self, corpus: &Corpus<'_>, k: usize) -> Result<Vec<Hit>> {
-        self.check_dim_of(corpus.dim())?;
+    pub fn top_k<D: Documents + ?Sized>(&self, documents: &D, k: usize) -> Result<Vec<Hit>> {
+        documents.check_dim(self.dim())?;
         if k == 0 {
             return Ok(Vec::new());
         }
-        let best = balanced_chunks(corpus)
-            .into_par_iter()
-            .map(|docs| {
+        let best = map_reduce(
+            balanced_chunks(documents, self.dim()),
+            |positions| {
                 let mut best = BestK::new(k);
-                for index in docs {
-                    let score = self.score_unchecked(corpus.document_slice(index));
-                    best.offer(Hit { index, score });
+                for position in positions {
+                    let score = self.score_unchecked(documents.values(position));
+                    best.offer(Hit {
+                        index: documents.id(position),
+                        score,
+                    });
                 }
                 best
-            })
-            .reduce(|| BestK::new(k), BestK::merge);
+            },
+            || BestK::new(k),
+            BestK::merge,
+        );
         Ok(best.into_sorted())
     }
 }
 
-/// A document's index in its corpus and its score.
+/// A document's id and its score: one result of top-k.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[must_use]
 pub struct Hit {
-    /// The document's index.
+    /// The document's [`Documents::id`]: its index in the corpus (or in the documents
+    /// scored), or the caller's id where the documents were given ids ([`crate::WithIds`]).
     pub index: usize,
     /// Its MaxSim score.
     pub score: f32,
 }
 
 impl Hit {
-    /// The ranking order: `Less` means `self` ranks first.
+    /// The ranking order: `Less` means `self` ranks first (higher score, NaN last, then
+    /// lower index).
+    #[must_use]
     pub fn rank_cmp(&self, other: &Hit) -> Ordering {
         match (self.score.is_nan(), other.score.is_nan()) {
             (false, true) => Ordering::Less,
@@ -103,6 +115,7 @@ impl Hit {
 }
 
 /// A hit ordered so that the worst is the greatest: a max-heap pops the worst.
+#[derive(Clone)]
 struct ByRank(Hit);
 
 impl PartialEq for ByRank {
@@ -126,6 +139,7 @@ impl Ord for ByRank {
 }
 
 /// The best `k` hits seen so far.
+#[derive(Clone)]
 struct BestK {
     k: usize,
     heap: BinaryHeap<ByRank>,
@@ -171,6 +185,20 @@ impl BestK {
 /// rows fill five AVX-512 registers instead of eight half-empty ones), each document is read
 /// once for all of them, and each query's row maxima are summed in its own row order: every
 /// score is bit-identical to [`PreparedQuery::score`] for that query alone.
+///
+/// ```
+/// use maxsim::{Corpus, PreparedQuery, QueryBatch, TokenMatrix};
+///
+/// let tokens: Vec<f32> = (0..40 * 4).map(|i| ((i * 5) % 9) as f32 - 4.0).collect();
+/// let corpus = Corpus::from_lengths(&tokens[..], 4, &[10i32, 30])?;
+/// let (a, b) = (TokenMatrix::new(&tokens[..8], 4)?, TokenMatrix::new(&tokens[8..20], 4)?);
+/// let batch = QueryBatch::new(&[a, b])?;
+/// let scores = batch.score_corpus(&corpus)?; // 2 queries x 2 documents, query-major
+/// assert_eq!(scores[2..], PreparedQuery::new(b)?.score_corpus(&corpus)?[..]);
+/// let best = batch.top_k(&corpus, 1)?; // each query's best document
+/// assert_eq!(best[1][0].score, scores[2].max(scores[3]));
+/// # Ok::<(), maxsim::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct QueryBatch {
     all_rows: PreparedQuery,
@@ -214,35 +242,47 @@ impl QueryBatch {
         self.queries.is_empty()
     }
 
+    /// Token dimension of the queries.
+    #[must_use]
+    pub fn dim(&self) -> usize {
+        self.all_rows.dim()
+    }
+
+    /// The ISA whose kernel scores the batch.
+    #[must_use]
+    pub fn isa(&self) -> Isa {
+        self.all_rows.isa()
+    }
+
     /// Scores every query against every document: a `queries x documents` row-major matrix
-    /// (`out[q * corpus.len() + d]`), on the current rayon pool, balanced by token count.
+    /// (`out[q * documents.len() + d]`), on the current rayon pool, balanced by token count.
     ///
     /// # Errors
     ///
-    /// [`Error::DimMismatch`] if the corpus's dim differs from the queries'.
-    pub fn score_corpus(&self, corpus: &Corpus<'_>) -> Result<Vec<f32>> {
+    /// [`Error::DimMismatch`] if a document's dim differs from the queries'.
+    pub fn score_corpus<D: Documents + ?Sized>(&self, documents: &D) -> Result<Vec<f32>> {
         let queries = self.queries.len();
         if queries == 0 {
             return Ok(Vec::new());
         }
-        self.all_rows.check_dim_of(corpus.dim())?;
+        documents.check_dim(self.dim())?;
         // Documents-major while scoring, so each chunk writes one contiguous piece.
-        let mut by_document = vec![0.0f32; corpus.len() * queries];
-        let chunks = balanced_chunks(corpus);
-        split_by_chunks(&mut by_document, &chunks, queries)
-            .into_par_iter()
-            .for_each(|(docs, out)| {
+        let mut by_document = vec![0.0f32; documents.len() * queries];
+        let chunks = balanced_chunks(documents, self.dim());
+        for_each(
+            split_by_chunks(&mut by_document, &chunks, queries),
+            |(positions, out)| {
                 let mut maxima = vec![0.0f32; self.all_rows.rows()];
-                for (scores, doc) in out.chunks_exact_mut(queries).zip(docs) {
+                for (scores, position) in out.chunks_exact_mut(queries).zip(positions) {
                     self.all_rows
-                        .row_maxima_unchecked(corpus.document_slice(doc), &mut maxima);
+                        .row_maxima_unchecked(documents.values(position), &mut maxima);
                     for (score, rows) in scores.iter_mut().zip(&self.queries) {
-                        let total = maxsim_kernels::sum_in_order(0.0, &maxima[rows.clone()]);
-                        *score = maxsim_kernels::canonical_nan(total);
+                        *score = query_score(&maxima[rows.clone()]);
                     }
                 }
-            });
-        let docs = corpus.len();
+            },
+        );
+        let docs = documents.len();
         let mut out = vec![0.0f32; docs * queries];
         for (doc, scores) in by_document.chunks_exact(queries).enumerate() {
             for (query, &score) in scores.iter().enumerate() {
@@ -251,26 +291,74 @@ impl QueryBatch {
         }
         Ok(out)
     }
+
+    /// Each query's `k` best documents (one list per query, in batch order), ranked as
+    /// [`PreparedQuery::top_k`] ranks them, in one pass over the documents.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DimMismatch`] if a document's dim differs from the queries'.
+    pub fn top_k<D: Documents + ?Sized>(&self, documents: &D, k: usize) -> Result<Vec<Vec<Hit>>> {
+        let queries = self.queries.len();
+        if queries == 0 {
+            return Ok(Vec::new());
+        }
+        documents.check_dim(self.dim())?;
+        if k == 0 {
+            return Ok(vec![Vec::new(); queries]);
+        }
+        let best = map_reduce(
+            balanced_chunks(documents, self.dim()),
+            |positions| {
+                let mut maxima = vec![0.0f32; self.all_rows.rows()];
+                let mut best = vec![BestK::new(k); queries];
+                for position in positions {
+                    self.all_rows
+                        .row_maxima_unchecked(documents.values(position), &mut maxima);
+                    for (best, rows) in best.iter_mut().zip(&self.queries) {
+                        best.offer(Hit {
+                            index: documents.id(position),
+                            score: query_score(&maxima[rows.clone()]),
+                        });
+                    }
+                }
+                best
+            },
+            || vec![BestK::new(k); queries],
+            |left, right| {
+                left.into_iter()
+                    .zip(right)
+                    .map(|(l, r)| l.merge(r))
+                    .collect()
+            },
+        );
+        Ok(best.into_iter().map(BestK::into_sorted).collect())
+    }
+}
+
+/// One query's score from its rows' maxima: summed in row order from `+0.0`, NaN canonical.
+fn query_score(maxima: &[f32]) -> f32 {
+    maxsim_kernels::canonical_nan(maxsim_kernels::sum_in_order(0.0, maxima))
 }
 
 /// Consecutive document ranges of about equal cost (token rows plus a per-call cost), several
 /// per thread of the current pool.
-fn balanced_chunks(corpus: &Corpus<'_>) -> Vec<Range<usize>> {
-    let cost = |span: &Range<usize>| span.len() + CALL_COST_IN_ROWS;
-    let total: usize = corpus.spans().iter().map(cost).sum();
-    let pieces = rayon::current_num_threads() * CHUNKS_PER_THREAD;
+fn balanced_chunks<D: Documents + ?Sized>(documents: &D, dim: usize) -> Vec<Range<usize>> {
+    let cost = |position: usize| documents.values(position).len() / dim + CALL_COST_IN_ROWS;
+    let total: usize = (0..documents.len()).map(cost).sum();
+    let pieces = current_threads() * CHUNKS_PER_THREAD;
     let target = total.div_ceil(pieces).max(1);
     let mut chunks = Vec::with_capacity(pieces + 1);
     let (mut start, mut load) = (0, 0);
-    for (doc, span) in corpus.spans().iter().enumerate() {
-        load += cost(span);
+    for position in 0..documents.len() {
+        load += cost(position);
         if load >= target {
-            chunks.push(start..doc + 1);
-            (start, load) = (doc + 1, 0);
+            chunks.push(start..position + 1);
+            (start, load) = (position + 1, 0);
         }
     }
-    if start < corpus.len() {
-        chunks.push(start..corpus.len());
+    if start < documents.len() {
+        chunks.push(start..documents.len());
     }
     chunks
 }

@@ -210,7 +210,7 @@ proptest! {
             start += len;
         }
         let flat = Corpus::from_lengths(&d[..], dim, &case.lengths).unwrap();
-        let block = Corpus::from_padded(&padded[..], (case.lengths.len(), padded_rows, dim), Some(&case.lengths)).unwrap();
+        let block = Corpus::from_padded_lengths(&padded[..], (case.lengths.len(), padded_rows, dim), &case.lengths).unwrap();
         let query = PreparedQuery::new(TokenMatrix::new(&q, dim).unwrap()).unwrap();
         prop_assert_eq!(bits(&query.score_corpus(&block).unwrap()), bits(&query.score_corpus(&flat).unwrap()));
     }
@@ -259,7 +259,7 @@ fn all_negative_similarities_never_let_padding_win() {
     let block = [
         -1.0, -1.0, 0.0, 0.0, 0.0, 0.0, -3.0, 0.0, -0.5, -0.25, 0.0, 0.0,
     ];
-    let corpus = Corpus::from_padded(&block[..], (2, 3, 2), Some(&[1, 2])).unwrap();
+    let corpus = Corpus::from_padded_lengths(&block[..], (2, 3, 2), &[1, 2]).unwrap();
     let prepared = PreparedQuery::new(TokenMatrix::new(&query, 2).unwrap()).unwrap();
     assert_eq!(prepared.score_corpus(&corpus).unwrap(), vec![-2.0, -0.75]);
     assert_eq!(
@@ -273,7 +273,7 @@ fn all_negative_similarities_never_let_padding_win() {
 
 #[test]
 fn a_corpus_of_zero_documents_scores_to_nothing() {
-    let corpus = Corpus::from_lengths(&[][..], 4, &[]).unwrap();
+    let corpus = Corpus::from_lengths(&[][..], 4, &[0usize; 0]).unwrap();
     let query = PreparedQuery::new(TokenMatrix::new(&[1.0; 8], 4).unwrap()).unwrap();
     assert!(query.score_corpus(&corpus).unwrap().is_empty());
     assert!(query.top_k(&corpus, 5).unwrap().is_empty());
@@ -313,24 +313,24 @@ fn inconsistent_layouts_are_clear_errors() {
         "{err}"
     );
     assert!(Corpus::from_offsets(&data[..], 2, &[0, 7]).is_err());
-    assert!(Corpus::from_offsets(&data[..], 2, &[]).is_err());
-    let err = Corpus::from_padded(&data[..], (2, 4, 2), None).unwrap_err();
+    assert!(Corpus::from_offsets(&data[..], 2, &[0usize; 0]).is_err());
+    let err = Corpus::from_padded(&data[..], (2, 4, 2)).unwrap_err();
     assert!(
         err.to_string()
             .contains("12 floats is not a block of 2 documents x 4 rows x dim 2"),
         "{err}"
     );
     assert!(matches!(
-        Corpus::from_padded(&data[..], (2, 3, 0), None),
+        Corpus::from_padded(&data[..], (2, 3, 0)),
         Err(Error::ZeroDim)
     ));
     // Documents of zero rows still count.
-    let empty = Corpus::from_padded(&[][..], (5, 0, 3), None).unwrap();
+    let empty = Corpus::from_padded(&[][..], (5, 0, 3)).unwrap();
     assert_eq!((empty.len(), empty.total_rows()), (5, 0));
-    let err = Corpus::from_padded(&data[..], (2, 3, 2), Some(&[1, 4])).unwrap_err();
+    let err = Corpus::from_padded_lengths(&data[..], (2, 3, 2), &[1, 4]).unwrap_err();
     assert!(err.to_string().contains("document 1 has length 4"), "{err}");
     assert!(matches!(
-        Corpus::from_lengths(&data[..], 5, &[]),
+        Corpus::from_lengths(&data[..], 5, &[0usize; 0]),
         Err(Error::RaggedData { .. })
     ));
     let a = TokenMatrix::new(&data[..4], 2).unwrap();

@@ -19,11 +19,12 @@ fuzz_target!(|data: &[u8]| {
     let corpus = match kind % 3 {
         0 => Corpus::from_lengths(data, dim, &numbers),
         1 => Corpus::from_offsets(data, dim, &numbers),
-        _ => Corpus::from_padded(
+        _ if kind & 4 != 0 => Corpus::from_padded_lengths(
             data,
             ((kind >> 3) as usize, *padded as usize, dim),
-            (kind & 4 != 0).then_some(&numbers[..]),
+            &numbers,
         ),
+        _ => Corpus::from_padded(data, ((kind >> 3) as usize, *padded as usize, dim)),
     };
     let Ok(corpus) = corpus else {
         return;

@@ -77,12 +77,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 }
                 for &dim in &dims {
                     let data = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
-                    let corpus = Corpus::from_padded(&data[..], (docs, doc_rows, dim), None)?;
+                    let corpus = Corpus::from_padded(&data[..], (docs, doc_rows, dim))?;
                     let resident_docs = resident_docs.min(docs);
                     let resident = Corpus::from_padded(
                         &data[..resident_docs * doc_rows * dim],
                         (resident_docs, doc_rows, dim),
-                        None,
                     )?;
                     for &rows in &query_rows {
                         let query = super::demo::unit_vectors(&mut rng, rows, dim);

@@ -1,5 +1,6 @@
 //! The `maxsim` program: `score` on .npy files, its errors, `isa` and `MAXSIM_ISA`, the demo.
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

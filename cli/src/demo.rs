@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (corpus.len() * 4) as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    let pages_corpus = Corpus::from_padded(&corpus[..], (pages, doc_rows, dim), None)?;
+    let pages_corpus = Corpus::from_padded(&corpus[..], (pages, doc_rows, dim))?;
     let page = |p: usize| {
         pages_corpus
             .get(p)

@@ -1,4 +1,5 @@
-//! Command-line parsing and the subcommands.
+//! The `maxsim` program: a demo at the seed's scale, scoring of `.npy` embeddings, and a report
+//! of the CPU's kernels.
 
 mod args;
 mod bench;
@@ -117,6 +118,23 @@ fn chosen_isa(args: &Args) -> Result<maxsim::Isa, Failure> {
                 .into());
             }
             Ok(isa)
+        }
+    }
+}
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("maxsim: {message}\n\n{}", USAGE);
+            ExitCode::from(2)
+        }
+        Err(Failure::Error(error)) => {
+            eprintln!("maxsim: error: {error}");
+            ExitCode::FAILURE
         }
     }
 }
