@@ -226,10 +226,19 @@ impl Documents for Candidates<'_> {
 /// assert_eq!((best[0].index, best[0].score), (42, 2.0));
 /// # Ok::<(), maxsim::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct WithIds<'i, D: ?Sized> {
     documents: &'i D,
     ids: Vec<usize>,
+}
+
+impl<D: ?Sized> Clone for WithIds<'_, D> {
+    fn clone(&self) -> Self {
+        WithIds {
+            documents: self.documents,
+            ids: self.ids.clone(),
+        }
+    }
 }
 
 impl<'i, D: Documents + ?Sized> WithIds<'i, D> {

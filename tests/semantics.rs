@@ -241,3 +241,348 @@ fn kernels_check_lengths_instead_of_reading_past_a_short_buffer() {
         assert!(zero_dim.is_err(), "{isa} accepted dim 0");
     }
 }
+
+// The same rules at shapes far above the scalar shortcut (more than 24 multiply-adds), so every
+// SIMD kernel itself is held to them: 37 query rows (a group of full blocks and a partial one
+// on every ISA) against 45 document rows (full tiles and every remainder width), dim 40.
+
+const ROWS: usize = 37;
+const DOC_ROWS: usize = 45;
+const DIM: usize = 40;
+
+/// Small integers, so every dot product is exact in any order and the expected values are
+/// known without a reference: query values in -3..=3, document values in -2..=2.
+fn integer_matrix(rows: usize, seed: usize, span: usize) -> Vec<f32> {
+    (0..rows * DIM)
+        .map(|i| ((i * 7919 + seed * 104_729) % (2 * span + 1)) as f32 - span as f32)
+        .collect()
+}
+
+/// Each query row's exact maximum over the document's rows (f64: exact for these integers).
+fn exact_row_maxima(query: &[f32], doc: &[f32], dim: usize) -> Vec<f32> {
+    query
+        .chunks_exact(dim)
+        .map(|q| {
+            doc.chunks_exact(dim)
+                .map(|d| {
+                    q.iter()
+                        .zip(d)
+                        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                        .sum::<f64>()
+                })
+                .fold(f64::NEG_INFINITY, f64::max) as f32
+        })
+        .collect()
+}
+
+/// Every ISA under test, prepared for `query`; the shape must be above the scalar shortcut.
+fn prepared_everywhere(query: &[f32], doc_len: usize) -> Vec<PreparedQuery> {
+    assert!(
+        (query.len() / DIM) * doc_len > 24 * DIM,
+        "shape too small to reach the kernels"
+    );
+    isas_under_test()
+        .into_iter()
+        .map(|isa| PreparedQuery::with_isa(m(query, DIM), isa).unwrap())
+        .collect()
+}
+
+/// The score and row maxima of `query` against `doc` on every ISA, checked to be the same
+/// bits everywhere; the common score and maxima are returned.
+fn at_scale(query: &[f32], doc: &[f32]) -> (f32, Vec<f32>) {
+    let mut agreed: Option<(f32, Vec<f32>)> = None;
+    for prepared in prepared_everywhere(query, doc.len()) {
+        let score = prepared.score(m(doc, DIM)).unwrap();
+        let mut maxima = vec![0.0; query.len() / DIM];
+        prepared.row_maxima(m(doc, DIM), &mut maxima).unwrap();
+        if let Some((s, r)) = &agreed {
+            let isa = prepared.isa();
+            assert_eq!(score.to_bits(), s.to_bits(), "{isa} score");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&maxima), bits(r), "{isa} row maxima");
+        } else {
+            agreed = Some((score, maxima));
+        }
+    }
+    agreed.expect("at least the scalar ISA")
+}
+
+#[test]
+fn at_scale_the_score_is_the_sum_of_exact_row_maxima_in_row_order() {
+    let query = integer_matrix(ROWS, 1, 3);
+    let doc = integer_matrix(DOC_ROWS, 2, 2);
+    let (score, maxima) = at_scale(&query, &doc);
+    let expected = exact_row_maxima(&query, &doc, DIM);
+    assert_eq!(maxima, expected);
+    assert_eq!(score, expected.iter().fold(0.0f32, |s, &x| s + x));
+}
+
+#[test]
+fn at_scale_a_nan_anywhere_makes_that_row_nan_and_the_score_canonical_nan() {
+    let query = integer_matrix(ROWS, 3, 3);
+    let clean = integer_matrix(DOC_ROWS, 4, 2);
+    // A NaN in the query's row 20 only: that row's maximum is NaN, the others stay exact.
+    let mut nan_row = query.clone();
+    nan_row[20 * DIM + 7] = f32::NAN;
+    let (score, maxima) = at_scale(&nan_row, &clean);
+    assert_eq!(score.to_bits(), f32::NAN.to_bits());
+    let expected = exact_row_maxima(&query, &clean, DIM);
+    for (row, (&got, &want)) in maxima.iter().zip(&expected).enumerate() {
+        if row == 20 {
+            assert!(got.is_nan(), "row 20 is {got}");
+        } else {
+            assert_eq!(got, want, "row {row}");
+        }
+    }
+    // A negative NaN in the last document row, after every row's maximum: every row is NaN,
+    // and the score is the canonical NaN.
+    let mut doc = clean.clone();
+    doc[(DOC_ROWS - 1) * DIM + DIM - 1] = -f32::NAN;
+    let (score, maxima) = at_scale(&query, &doc);
+    assert_eq!(score.to_bits(), f32::NAN.to_bits());
+    assert!(maxima.iter().all(|x| x.is_nan()));
+    // A NaN in the first document row, before the maximum, wins as well.
+    let mut doc = clean;
+    doc[3] = f32::NAN;
+    let (score, _) = at_scale(&query, &doc);
+    assert_eq!(score.to_bits(), f32::NAN.to_bits());
+}
+
+#[test]
+fn at_scale_infinities_follow_ieee_arithmetic() {
+    let inf = f32::INFINITY;
+    // Document rows: 1.0 in dim 0, finite values elsewhere.
+    let mut doc = integer_matrix(DOC_ROWS, 5, 2);
+    doc.chunks_exact_mut(DIM).for_each(|row| row[0] = 1.0);
+    // Query rows: +inf in dim 0 and zeros elsewhere, so every similarity is +inf.
+    let row_with = |value: f32| {
+        let mut row = vec![0.0; DIM];
+        row[0] = value;
+        row
+    };
+    let plus: Vec<f32> = (0..ROWS).flat_map(|_| row_with(inf)).collect();
+    assert_eq!(at_scale(&plus, &doc).0, inf);
+    let minus: Vec<f32> = (0..ROWS).flat_map(|_| row_with(-inf)).collect();
+    assert_eq!(at_scale(&minus, &doc).0, f32::NEG_INFINITY);
+    // Row maxima of +inf and -inf sum to NaN.
+    let mixed: Vec<f32> = (0..ROWS)
+        .flat_map(|i| row_with(if i == ROWS - 1 { -inf } else { inf }))
+        .collect();
+    let (score, maxima) = at_scale(&mixed, &doc);
+    assert_eq!(score.to_bits(), f32::NAN.to_bits());
+    assert_eq!(maxima[0], inf);
+    assert_eq!(maxima[ROWS - 1], f32::NEG_INFINITY);
+    // inf * 0 inside a dot product is NaN: a document row with 0.0 in dim 0.
+    let mut zero_in_dim0 = doc.clone();
+    zero_in_dim0[30 * DIM] = 0.0;
+    assert!(at_scale(&plus, &zero_in_dim0).0.is_nan());
+    // inf - inf inside a dot product is NaN: +inf and -inf in two dims of one query row.
+    let mut cancelling = integer_matrix(ROWS, 6, 3);
+    cancelling[5 * DIM] = inf;
+    cancelling[5 * DIM + 1] = -inf;
+    let mut positive = doc;
+    positive.chunks_exact_mut(DIM).for_each(|row| row[1] = 1.0);
+    let (score, maxima) = at_scale(&cancelling, &positive);
+    assert!(score.is_nan() && maxima[5].is_nan() && !maxima[4].is_nan());
+}
+
+#[test]
+fn at_scale_the_empty_document_gives_every_row_minus_infinity_in_every_kernel() {
+    // An empty document never reaches a kernel through `score` (no work): call the kernels.
+    let query = integer_matrix(ROWS, 7, 3);
+    for isa in isas_under_test() {
+        let kernel = maxsim::kernels::Kernel::new(isa).unwrap();
+        let mut packed = vec![0.0; kernel.packed_len(ROWS, DIM).unwrap()];
+        kernel.pack_query(&query, DIM, &mut packed);
+        assert_eq!(
+            kernel.score(&packed, ROWS, DIM, &[]),
+            f32::NEG_INFINITY,
+            "{isa}"
+        );
+        let mut maxima = vec![0.0; ROWS];
+        kernel.row_maxima(&packed, ROWS, DIM, &[], &mut maxima);
+        assert!(maxima.iter().all(|&x| x == f32::NEG_INFINITY), "{isa}");
+        // Through the API, between two real documents of a corpus.
+        let doc = integer_matrix(DOC_ROWS, 8, 2);
+        let tokens = [&doc[..], &doc[..]].concat();
+        let corpus =
+            maxsim::Corpus::from_lengths(&tokens[..], DIM, &[DOC_ROWS, 0, DOC_ROWS]).unwrap();
+        let prepared = PreparedQuery::with_isa(m(&query, DIM), isa).unwrap();
+        let scores = prepared.score_corpus(&corpus).unwrap();
+        assert_eq!(scores[1], f32::NEG_INFINITY, "{isa}");
+        assert!(scores[0] > scores[1] && scores[0] == scores[2], "{isa}");
+        let best = prepared.top_k(&corpus, 3).unwrap();
+        assert_eq!(best[2].index, 1, "{isa}: the empty document ranks last");
+    }
+}
+
+#[test]
+fn at_scale_the_empty_query_scores_zero_in_every_kernel() {
+    let doc = integer_matrix(DOC_ROWS, 9, 2);
+    for isa in isas_under_test() {
+        let kernel = maxsim::kernels::Kernel::new(isa).unwrap();
+        assert_eq!(
+            kernel.score(&[], 0, DIM, &doc).to_bits(),
+            0.0f32.to_bits(),
+            "{isa}"
+        );
+        let prepared = PreparedQuery::with_isa(m(&[], DIM), isa).unwrap();
+        assert_eq!(
+            prepared.score(m(&doc, DIM)).unwrap().to_bits(),
+            0.0f32.to_bits()
+        );
+    }
+}
+
+#[test]
+fn at_scale_argument_order_matters() {
+    let a = integer_matrix(ROWS, 10, 3);
+    let b = integer_matrix(DOC_ROWS, 11, 2);
+    let ab = at_scale(&a, &b).0;
+    let ba = at_scale(&b, &a).0;
+    let sum = |v: Vec<f32>| v.iter().fold(0.0f32, |s, &x| s + x);
+    assert_eq!(ab, sum(exact_row_maxima(&a, &b, DIM)));
+    assert_eq!(ba, sum(exact_row_maxima(&b, &a, DIM)));
+    assert_ne!(ab, ba);
+}
+
+#[test]
+fn at_scale_padding_is_never_scored() {
+    // Every real similarity is negative; zero padding rows would score 0 for every row.
+    let query: Vec<f32> = (0..ROWS * DIM).map(|i| 1.0 + (i % 3) as f32).collect();
+    let real: Vec<f32> = (0..DOC_ROWS * DIM).map(|i| -1.0 - (i % 2) as f32).collect();
+    let mut padded = real.clone();
+    padded.resize(real.len() + 19 * DIM, 0.0);
+    let real_score = at_scale(&query, &real).0;
+    assert!(real_score < 0.0);
+    assert_eq!(
+        at_scale(&query, &padded).0,
+        0.0,
+        "padding scored as zero wins"
+    );
+    let sliced = m(&padded, DIM).slice_rows(0, DOC_ROWS).unwrap();
+    for prepared in prepared_everywhere(&query, real.len()) {
+        assert_eq!(prepared.score(sliced).unwrap(), real_score);
+        // A padded block with lengths scores only the real rows.
+        let block = [&padded[..], &padded[..]].concat();
+        let corpus = maxsim::Corpus::from_padded_lengths(
+            &block[..],
+            (2, DOC_ROWS + 19, DIM),
+            &[DOC_ROWS as u32, 0],
+        )
+        .unwrap();
+        let scores = prepared.score_corpus(&corpus).unwrap();
+        assert_eq!(
+            scores,
+            [real_score, f32::NEG_INFINITY],
+            "{}",
+            prepared.isa()
+        );
+    }
+}
+
+#[test]
+fn at_scale_masked_rows_contribute_nothing_not_even_nan_or_infinity() {
+    let mut query = integer_matrix(ROWS, 12, 3);
+    query[3 * DIM] = f32::NAN; // row 3
+    query[17 * DIM] = f32::INFINITY; // row 17 (with negative and positive products: NaN or inf)
+    let doc = integer_matrix(DOC_ROWS, 13, 2);
+    let mask: Vec<bool> = (0..ROWS).map(|i| i != 3 && i != 17).collect();
+    let mut clean = query.clone();
+    clean[3 * DIM] = 0.0;
+    clean[17 * DIM] = 0.0;
+    let expected = exact_row_maxima(&clean, &doc, DIM);
+    let expected: f32 = expected
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask[*i])
+        .fold(0.0f32, |s, (_, &x)| s + x);
+    for prepared in prepared_everywhere(&query, doc.len()) {
+        let isa = prepared.isa();
+        let masked = prepared.with_mask(&mask).unwrap();
+        assert_eq!(masked.score(m(&doc, DIM)).unwrap(), expected, "{isa}");
+    }
+}
+
+#[test]
+fn at_scale_weights_are_fused_in_row_order_and_chained_weights_compose_before_dropping() {
+    let query = integer_matrix(ROWS, 14, 3);
+    let doc = integer_matrix(DOC_ROWS, 15, 2);
+    let maxima = exact_row_maxima(&query, &doc, DIM);
+    let weights: Vec<f32> = (0..ROWS).map(|i| (i % 4) as f32 * 0.5).collect(); // some zeros
+    let expected = maxima
+        .iter()
+        .zip(&weights)
+        .filter(|(_, &w)| w != 0.0)
+        .fold(0.0f32, |s, (&x, &w)| w.mul_add(x, s));
+    // Chained weights whose product underflows to 0.0 must remove the row too.
+    let tiny = vec![1e-30f32; ROWS];
+    let mut underflow = vec![1.0f32; ROWS];
+    underflow[0] = 1e-30;
+    for prepared in prepared_everywhere(&query, doc.len()) {
+        let isa = prepared.isa();
+        let weighted = prepared.clone().with_weights(&weights).unwrap();
+        assert_eq!(weighted.score(m(&doc, DIM)).unwrap(), expected, "{isa}");
+        // Every composed weight underflows (1e-30 * 1e-30): every row is dropped, the query
+        // is empty and scores 0.0, even against an empty document (not fma(0, -inf) = NaN).
+        let gone = prepared
+            .clone()
+            .with_weights(&tiny)
+            .unwrap()
+            .with_weights(&tiny)
+            .unwrap();
+        assert_eq!(gone.rows(), 0, "{isa}");
+        assert_eq!(gone.score(m(&[], DIM)).unwrap().to_bits(), 0.0f32.to_bits());
+        // Only row 0 underflows: the empty document scores -inf, as documented.
+        let one_gone = prepared
+            .with_weights(&underflow)
+            .unwrap()
+            .with_weights(&underflow)
+            .unwrap();
+        assert_eq!(one_gone.rows(), ROWS - 1, "{isa}");
+        assert_eq!(
+            one_gone.score(m(&[], DIM)).unwrap(),
+            f32::NEG_INFINITY,
+            "{isa}"
+        );
+    }
+}
+
+#[test]
+fn at_scale_explain_names_the_first_of_equal_best_rows() {
+    let query = integer_matrix(ROWS, 16, 3);
+    let mut doc = integer_matrix(DOC_ROWS, 17, 2);
+    // Rows 10 and 40 are the same vector, the best for every query row (a large multiple of
+    // the query's all-ones direction would not be; use a copy of a real row scaled up).
+    let best: Vec<f32> = (0..DIM)
+        .map(|k| if k % 2 == 0 { 9.0 } else { -9.0 })
+        .collect();
+    doc[10 * DIM..11 * DIM].copy_from_slice(&best);
+    doc[40 * DIM..41 * DIM].copy_from_slice(&best);
+    let maxima = exact_row_maxima(&query, &doc, DIM);
+    for prepared in prepared_everywhere(&query, doc.len()) {
+        let explanation = prepared.explain(m(&doc, DIM)).unwrap();
+        for (row, matched) in explanation.matches.iter().enumerate() {
+            assert_eq!(matched.similarity, maxima[row]);
+            let doc_row = matched.doc_row.unwrap();
+            // The first row attaining the maximum.
+            let first = doc
+                .chunks_exact(DIM)
+                .position(|d| {
+                    query[row * DIM..(row + 1) * DIM]
+                        .iter()
+                        .zip(d)
+                        .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                        .sum::<f64>() as f32
+                        == maxima[row]
+                })
+                .unwrap();
+            assert_eq!(doc_row, first, "{} row {row}", prepared.isa());
+            assert_ne!(doc_row, 40, "row 40 only ties row 10, which comes first");
+        }
+        assert_eq!(
+            explanation.sum_of_matches().to_bits(),
+            explanation.score.to_bits()
+        );
+    }
+}

@@ -70,8 +70,7 @@ unsafe fn store_maxima(m: V, flag: Flag, out: *mut f32) {
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 fn prefetch(p: *const f32) {
-    // Only a hint: it never faults and reads nothing architecturally, whatever the address.
-    _mm_prefetch::<_MM_HINT_T1>(p.cast())
+    super::prefetch_t1(p)
 }
 
 lane_kernel! {
