@@ -228,47 +228,56 @@ impl<'a> Corpus<'a> {
     }
 
     /// Number of documents.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Whether there are no documents.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 
     /// Token dimension.
+    #[must_use]
     pub fn dim(&self) -> usize {
         self.dim
     }
 
     /// Token rows scored over all documents (padding excluded).
+    #[must_use]
     pub fn total_rows(&self) -> usize {
         self.spans.iter().map(|span| span.len()).sum()
     }
 
     /// Document `index`, or `None` past the end.
+    #[must_use]
     pub fn get(&self, index: usize) -> Option<TokenMatrix<'_>> {
         let span = self.spans.get(index)?;
         Some(self.document(span))
     }
 
     /// The documents in order.
+    #[must_use]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = TokenMatrix<'_>> + '_ {
         self.spans.iter().map(|span| self.document(span))
     }
 
     /// The underlying buffer of rows (padding rows included).
+    #[must_use]
     pub fn data(&self) -> &[f32] {
         &self.data
     }
 
     /// Row ranges of each document, in row units of the underlying buffer.
+    #[must_use]
     pub fn spans(&self) -> &[Range<usize>] {
         &self.spans
     }
 
     /// A copy that owns its data.
+    #[must_use]
     pub fn into_owned(self) -> Corpus<'static> {
         Corpus {
             data: Cow::Owned(self.data.into_owned()),

@@ -16,6 +16,7 @@ use crate::{Error, Isa, Result};
 pub const ISA_ENV: &str = "MAXSIM_ISA";
 
 /// The ISAs this CPU runs, slowest first (always including [`Isa::Scalar`]).
+#[must_use]
 pub fn supported_isas() -> Vec<Isa> {
     Isa::supported().collect()
 }

@@ -48,26 +48,31 @@ impl<'a> TokenMatrix<'a> {
     }
 
     /// Number of token vectors.
+    #[must_use]
     pub fn rows(&self) -> usize {
         self.data.len() / self.dim
     }
 
     /// Length of each token vector.
+    #[must_use]
     pub fn dim(&self) -> usize {
         self.dim
     }
 
     /// Whether the matrix has no rows.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
     }
 
     /// All values, row after row.
+    #[must_use]
     pub fn as_slice(&self) -> &'a [f32] {
         self.data
     }
 
     /// Row `index`, or `None` past the end.
+    #[must_use]
     pub fn row(&self, index: usize) -> Option<&'a [f32]> {
         let start = index.checked_mul(self.dim)?;
         self.data.get(start..start.checked_add(self.dim)?)
@@ -79,6 +84,7 @@ impl<'a> TokenMatrix<'a> {
     }
 
     /// The rows `start..end` as a matrix of the same dim, or `None` if out of range.
+    #[must_use]
     pub fn slice_rows(&self, start: usize, end: usize) -> Option<TokenMatrix<'a>> {
         if start > end {
             return None;
@@ -93,6 +99,7 @@ impl<'a> TokenMatrix<'a> {
     }
 
     /// An owned copy.
+    #[must_use]
     pub fn to_owned(&self) -> TokenMatrixBuf {
         TokenMatrixBuf {
             data: self.data.to_vec(),
@@ -166,6 +173,7 @@ impl TokenMatrixBuf {
     }
 
     /// A borrowed view.
+    #[must_use]
     pub fn as_matrix(&self) -> TokenMatrix<'_> {
         TokenMatrix {
             data: &self.data,
@@ -174,16 +182,19 @@ impl TokenMatrixBuf {
     }
 
     /// Number of token vectors.
+    #[must_use]
     pub fn rows(&self) -> usize {
         self.data.len() / self.dim
     }
 
     /// Length of each token vector.
+    #[must_use]
     pub fn dim(&self) -> usize {
         self.dim
     }
 
     /// The values, row after row.
+    #[must_use]
     pub fn into_vec(self) -> Vec<f32> {
         self.data
     }

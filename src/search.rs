@@ -233,11 +233,13 @@ impl QueryBatch {
     }
 
     /// Number of queries.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.queries.len()
     }
 
     /// Whether the batch has no queries.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.queries.is_empty()
     }

@@ -125,7 +125,10 @@ fn candidates_score_in_place_and_report_corpus_indices() {
             bits(&batch.score_corpus(&indices).unwrap()),
             bits(&expected)
         );
-        assert_eq!(batch.top_k(&indices, 3).unwrap(), [best.clone()]);
+        assert_eq!(
+            batch.top_k(&indices, 3).unwrap(),
+            std::slice::from_ref(&best)
+        );
     }
     // Indices past the end or negative are clear errors.
     let err = Candidates::new(&corpus, &[1usize, 40]).unwrap_err();
