@@ -5,16 +5,38 @@ use crate::offsets::{to_usizes, Offset};
 use crate::{Corpus, Error, Result, TokenMatrix, TokenMatrixBuf};
 
 mod sealed {
-    use crate::Result;
+    use crate::{PreparedQuery, Result};
 
-    /// The access the scoring loops need. Sealed, so that every document handed to a kernel
-    /// is whole rows of a dim that was checked against the query's.
+    /// What the scoring loops need of documents. Sealed, so that every document handed to a
+    /// kernel has a dim that was checked against the query's.
     pub trait Source {
-        /// The row-major values of the document at `position` (`< len()`).
-        fn values(&self, position: usize) -> &[f32];
+        /// Token rows of the document at `position` (`< len()`): its cost when balancing.
+        fn rows(&self, position: usize) -> usize;
         /// Every document has this dim (else [`crate::Error::DimMismatch`]).
         fn check_dim(&self, dim: usize) -> Result<()>;
+        /// `query`'s score against the document at `position`; the dims were checked.
+        fn score(&self, query: &PreparedQuery, position: usize) -> f32;
+        /// `query`'s row maxima against the document at `position`, into `out` (one per query
+        /// row); the dims were checked.
+        fn row_maxima(&self, query: &PreparedQuery, position: usize, out: &mut [f32]);
     }
+}
+
+/// The [`Source`] methods of documents stored row-major in `f32`, from their values.
+macro_rules! row_major_source {
+    () => {
+        fn rows(&self, position: usize) -> usize {
+            self.values(position).len() / self.value_dim()
+        }
+
+        fn score(&self, query: &crate::PreparedQuery, position: usize) -> f32 {
+            query.score_unchecked(self.values(position))
+        }
+
+        fn row_maxima(&self, query: &crate::PreparedQuery, position: usize, out: &mut [f32]) {
+            query.row_maxima_unchecked(self.values(position), out)
+        }
+    };
 }
 
 pub(crate) use sealed::Source;
@@ -43,7 +65,7 @@ pub(crate) use sealed::Source;
 /// // Top-k reports the corpus's indices, not positions in the candidate list.
 /// let best = query.top_k(&candidates, 1)?;
 /// assert!(best[0].index == 2 || best[0].index == 0);
-/// assert_eq!(candidates.id(0), 2);
+/// assert_eq!((candidates.len(), candidates.id(0)), (2, 2));
 ///
 /// // Token matrices of any origin work the same way.
 /// let docs = [TokenMatrix::new(&tokens[..4], 2)?, TokenMatrix::new(&tokens[4..], 2)?];
@@ -59,9 +81,6 @@ pub trait Documents: Source + Sync {
         self.len() == 0
     }
 
-    /// The document at `position` (`0..len()`), or `None` past the end.
-    fn get(&self, position: usize) -> Option<TokenMatrix<'_>>;
-
     /// The id top-k reports for the document at `position`: the position itself, the corpus
     /// index for [`Candidates`], the caller's id for [`WithIds`]. Ties in top-k go to the
     /// lower id.
@@ -70,10 +89,18 @@ pub trait Documents: Source + Sync {
     }
 }
 
-impl Source for Corpus<'_> {
+impl Corpus<'_> {
     fn values(&self, position: usize) -> &[f32] {
         self.document_slice(position)
     }
+
+    fn value_dim(&self) -> usize {
+        self.dim()
+    }
+}
+
+impl Source for Corpus<'_> {
+    row_major_source!();
 
     fn check_dim(&self, dim: usize) -> Result<()> {
         check_dims(dim, self.dim())
@@ -83,10 +110,6 @@ impl Source for Corpus<'_> {
 impl Documents for Corpus<'_> {
     fn len(&self) -> usize {
         Corpus::len(self)
-    }
-
-    fn get(&self, position: usize) -> Option<TokenMatrix<'_>> {
-        Corpus::get(self, position)
     }
 }
 
@@ -112,8 +135,16 @@ impl AsTokenMatrix for TokenMatrixBuf {
 macro_rules! matrix_documents {
     ($([$($param:tt)*] $container:ty;)*) => {$(
         impl<M: AsTokenMatrix, $($param)*> Source for $container {
-            fn values(&self, position: usize) -> &[f32] {
-                self[position].as_token_matrix().as_slice()
+            fn rows(&self, position: usize) -> usize {
+                self[position].as_token_matrix().rows()
+            }
+
+            fn score(&self, query: &crate::PreparedQuery, position: usize) -> f32 {
+                query.score_unchecked(self[position].as_token_matrix().as_slice())
+            }
+
+            fn row_maxima(&self, query: &crate::PreparedQuery, position: usize, out: &mut [f32]) {
+                query.row_maxima_unchecked(self[position].as_token_matrix().as_slice(), out)
             }
 
             fn check_dim(&self, dim: usize) -> Result<()> {
@@ -125,10 +156,6 @@ macro_rules! matrix_documents {
         impl<M: AsTokenMatrix, $($param)*> Documents for $container {
             fn len(&self) -> usize {
                 self[..].len()
-            }
-
-            fn get(&self, position: usize) -> Option<TokenMatrix<'_>> {
-                self[..].get(position).map(AsTokenMatrix::as_token_matrix)
             }
         }
     )*};
@@ -188,10 +215,18 @@ impl<'c> Candidates<'c> {
     }
 }
 
-impl Source for Candidates<'_> {
+impl Candidates<'_> {
     fn values(&self, position: usize) -> &[f32] {
         self.corpus.document_slice(self.indices[position])
     }
+
+    fn value_dim(&self) -> usize {
+        self.corpus.dim()
+    }
+}
+
+impl Source for Candidates<'_> {
+    row_major_source!();
 
     fn check_dim(&self, dim: usize) -> Result<()> {
         self.corpus.check_dim(dim)
@@ -201,10 +236,6 @@ impl Source for Candidates<'_> {
 impl Documents for Candidates<'_> {
     fn len(&self) -> usize {
         self.indices.len()
-    }
-
-    fn get(&self, position: usize) -> Option<TokenMatrix<'_>> {
-        self.corpus.get(*self.indices.get(position)?)
     }
 
     fn id(&self, position: usize) -> usize {
@@ -261,8 +292,16 @@ impl<'i, D: Documents + ?Sized> WithIds<'i, D> {
 }
 
 impl<D: Documents + ?Sized> Source for WithIds<'_, D> {
-    fn values(&self, position: usize) -> &[f32] {
-        self.documents.values(position)
+    fn rows(&self, position: usize) -> usize {
+        self.documents.rows(position)
+    }
+
+    fn score(&self, query: &crate::PreparedQuery, position: usize) -> f32 {
+        self.documents.score(query, position)
+    }
+
+    fn row_maxima(&self, query: &crate::PreparedQuery, position: usize, out: &mut [f32]) {
+        self.documents.row_maxima(query, position, out)
     }
 
     fn check_dim(&self, dim: usize) -> Result<()> {
@@ -273,10 +312,6 @@ impl<D: Documents + ?Sized> Source for WithIds<'_, D> {
 impl<D: Documents + ?Sized> Documents for WithIds<'_, D> {
     fn len(&self) -> usize {
         self.ids.len()
-    }
-
-    fn get(&self, position: usize) -> Option<TokenMatrix<'_>> {
-        self.documents.get(position)
     }
 
     fn id(&self, position: usize) -> usize {

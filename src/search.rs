@@ -34,10 +34,10 @@ impl PreparedQuery {
                 actual: out.len(),
             });
         }
-        let chunks = balanced_chunks(documents, self.dim());
+        let chunks = balanced_chunks(documents);
         for_each(split_by_chunks(out, &chunks, 1), |(positions, out)| {
             for (score, position) in out.iter_mut().zip(positions) {
-                *score = self.score_unchecked(documents.values(position));
+                *score = documents.score(self, position);
             }
         });
         Ok(())
@@ -69,11 +69,11 @@ impl PreparedQuery {
             return Ok(Vec::new());
         }
         let best = map_reduce(
-            balanced_chunks(documents, self.dim()),
+            balanced_chunks(documents),
             |positions| {
                 let mut best = BestK::new(k);
                 for position in positions {
-                    let score = self.score_unchecked(documents.values(position));
+                    let score = documents.score(self, position);
                     best.offer(Hit {
                         index: documents.id(position),
                         score,
@@ -270,14 +270,13 @@ impl QueryBatch {
         documents.check_dim(self.dim())?;
         // Documents-major while scoring, so each chunk writes one contiguous piece.
         let mut by_document = vec![0.0f32; documents.len() * queries];
-        let chunks = balanced_chunks(documents, self.dim());
+        let chunks = balanced_chunks(documents);
         for_each(
             split_by_chunks(&mut by_document, &chunks, queries),
             |(positions, out)| {
                 let mut maxima = vec![0.0f32; self.all_rows.rows()];
                 for (scores, position) in out.chunks_exact_mut(queries).zip(positions) {
-                    self.all_rows
-                        .row_maxima_unchecked(documents.values(position), &mut maxima);
+                    documents.row_maxima(&self.all_rows, position, &mut maxima);
                     for (score, rows) in scores.iter_mut().zip(&self.queries) {
                         *score = query_score(&maxima[rows.clone()]);
                     }
@@ -310,13 +309,12 @@ impl QueryBatch {
             return Ok(vec![Vec::new(); queries]);
         }
         let best = map_reduce(
-            balanced_chunks(documents, self.dim()),
+            balanced_chunks(documents),
             |positions| {
                 let mut maxima = vec![0.0f32; self.all_rows.rows()];
                 let mut best = vec![BestK::new(k); queries];
                 for position in positions {
-                    self.all_rows
-                        .row_maxima_unchecked(documents.values(position), &mut maxima);
+                    documents.row_maxima(&self.all_rows, position, &mut maxima);
                     for (best, rows) in best.iter_mut().zip(&self.queries) {
                         best.offer(Hit {
                             index: documents.id(position),
@@ -345,8 +343,8 @@ fn query_score(maxima: &[f32]) -> f32 {
 
 /// Consecutive document ranges of about equal cost (token rows plus a per-call cost), several
 /// per thread of the current pool.
-fn balanced_chunks<D: Documents + ?Sized>(documents: &D, dim: usize) -> Vec<Range<usize>> {
-    let cost = |position: usize| documents.values(position).len() / dim + CALL_COST_IN_ROWS;
+fn balanced_chunks<D: Documents + ?Sized>(documents: &D) -> Vec<Range<usize>> {
+    let cost = |position: usize| documents.rows(position) + CALL_COST_IN_ROWS;
     let total: usize = (0..documents.len()).map(cost).sum();
     let pieces = current_threads() * CHUNKS_PER_THREAD;
     let target = total.div_ceil(pieces).max(1);
