@@ -1,4 +1,4 @@
-use crate::{layout, Isa};
+use crate::{layout, Element, Isa};
 
 /// Calls the function of that name in the module of `isa`.
 ///
@@ -9,10 +9,10 @@ macro_rules! on_isa {
         match $isa {
             Isa::Scalar => crate::scalar::$function($($arg),*),
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX2 and FMA.
+            // SAFETY: `Kernel::new` confirmed AVX2, FMA and F16C.
             Isa::Avx2Fma => unsafe { crate::x86_64::avx2::$function($($arg),*) },
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2 and FMA.
+            // SAFETY: `Kernel::new` confirmed AVX-512F, AVX2, FMA and F16C.
             Isa::Avx512 => unsafe { crate::x86_64::avx512::$function($($arg),*) },
             #[cfg(target_arch = "aarch64")]
             // SAFETY: `Kernel::new` confirmed NEON.
@@ -121,6 +121,70 @@ impl Kernel {
         on_isa!(
             self.isa,
             score_weighted(packed, query_rows, dim, doc, weights)
+        )
+    }
+
+    /// Each query row's maximum similarity over a stored document, into `out[..query_rows]`.
+    ///
+    /// `query` is row-major (`query_rows` rows of `dim`, no packing); `doc` is a document of
+    /// `doc_rows` rows in the index layout ([`crate::index`]), as written by
+    /// [`crate::index::pack_document`]; elements past its [`crate::index::index_len`] are
+    /// ignored. Every ISA returns the bits of [`crate::scalar::index_row_maxima`].
+    ///
+    /// # Panics
+    ///
+    /// If `dim` is zero, or `query`, `doc` or `out` is too short.
+    pub fn index_row_maxima<T: Element>(
+        self,
+        query: &[f32],
+        query_rows: usize,
+        dim: usize,
+        doc: &[T],
+        doc_rows: usize,
+        out: &mut [f32],
+    ) {
+        on_isa!(
+            self.isa,
+            index_row_maxima(query, query_rows, dim, doc, doc_rows, out)
+        )
+    }
+
+    /// The MaxSim score of a row-major query against a stored document: row maxima summed in
+    /// row order from `+0.0`, NaN canonical. Same arguments as [`Kernel::index_row_maxima`];
+    /// it allocates nothing.
+    ///
+    /// # Panics
+    ///
+    /// If `dim` is zero, or `query` or `doc` is too short.
+    pub fn index_score<T: Element>(
+        self,
+        query: &[f32],
+        query_rows: usize,
+        dim: usize,
+        doc: &[T],
+        doc_rows: usize,
+    ) -> f32 {
+        on_isa!(self.isa, index_score(query, query_rows, dim, doc, doc_rows))
+    }
+
+    /// The weighted score against a stored document: `total = fma(weights[i], max_i, total)`
+    /// in row order from `+0.0`, NaN canonical ([`crate::weighted_sum_in_order`]).
+    ///
+    /// # Panics
+    ///
+    /// If `dim` is zero, or `query`, `doc` or `weights` is too short.
+    pub fn index_score_weighted<T: Element>(
+        self,
+        query: &[f32],
+        query_rows: usize,
+        dim: usize,
+        doc: &[T],
+        doc_rows: usize,
+        weights: &[f32],
+    ) -> f32 {
+        on_isa!(
+            self.isa,
+            index_score_weighted(query, query_rows, dim, doc, doc_rows, weights)
         )
     }
 

@@ -21,6 +21,16 @@
 //! kernel broadcasts one document value and fuses it into the accumulators of several query
 //! blocks. Every lane therefore computes exactly the scalar chain of one (query row, document
 //! row) pair, which is why every ISA returns the scalar reference's bits.
+//!
+//! # Stored documents
+//!
+//! The [`index`] layout is the transpose: documents are stored ahead of time in blocks of 16
+//! document rows, dimension-major, as `f32`, `f16` or `bf16` ([`Element`]), one layout for
+//! every ISA; the query stays row-major. The index kernels ([`Kernel::index_score`] and its
+//! siblings) broadcast one query value and fuse it with the widened values of 16 document rows
+//! per block, again exactly the scalar chain per lane, so they return the bits of
+//! [`scalar::index_row_maxima`], which are those of [`scalar::row_maxima`] on the widened
+//! document.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
@@ -29,9 +39,21 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+// The kernel macros are instantiated only on architectures with SIMD modules.
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unused_macros)
+)]
 #[macro_use]
 mod lane_kernel;
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unused_macros)
+)]
+#[macro_use]
+mod index_kernel;
 
+pub mod index;
 mod isa;
 mod kernel;
 pub mod layout;
@@ -42,6 +64,9 @@ pub mod aarch64;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+/// The storage types of [`index`], re-exported so that callers need not depend on `half`.
+pub use half::{bf16, f16};
+pub use index::{Element, Storage, INDEX_LANES};
 pub use isa::Isa;
 pub use kernel::Kernel;
 

@@ -3,6 +3,8 @@
 //! It takes the same arguments as the SIMD kernels; with one lane the packed query is simply
 //! the row-major query. It needs no CPU feature, so its functions are safe.
 
+use crate::index::{self, Element};
+
 /// Query rows per step: the scalar kernel is one lane wide.
 pub const LANES: usize = 1;
 
@@ -26,11 +28,17 @@ pub fn row_max(query_row: &[f32], doc: &[f32]) -> f32 {
 
 /// The maximum of `similarity(doc_row)` over the rows of `doc`, with the kernels' semantics.
 #[inline]
-fn max_similarity(doc: &[f32], dim: usize, mut similarity: impl FnMut(&[f32]) -> f32) -> f32 {
+fn max_similarity(doc: &[f32], dim: usize, similarity: impl FnMut(&[f32]) -> f32) -> f32 {
+    max_in_order(doc.chunks_exact(dim).map(similarity))
+}
+
+/// The maximum of `similarities` taken in order: `-inf` if there are none, NaN if any is NaN,
+/// and of equal values the first.
+#[inline]
+fn max_in_order(similarities: impl Iterator<Item = f32>) -> f32 {
     let mut best = f32::NEG_INFINITY;
     let mut saw_nan = false;
-    for doc_row in doc.chunks_exact(dim) {
-        let similarity = similarity(doc_row);
+    for similarity in similarities {
         saw_nan |= similarity.is_nan();
         // Strictly greater: the first of equal values is kept, exactly as the SIMD
         // `max(similarity, best)` instructions do; NaN never compares greater.
@@ -93,6 +101,90 @@ pub fn score_weighted(
             crate::weighted_sum_in_order(total, &[row_max(query_row, doc)], &[weight])
         },
     );
+    crate::canonical_nan(total)
+}
+
+/// The maximum of [`crate::index::stored_dot`] over the `doc_rows` rows of a stored document,
+/// in row order: `-inf` for an empty document, NaN if any dot product is NaN, and of equal
+/// values the first (which decides the sign of a zero maximum).
+///
+/// # Panics
+///
+/// If `query_row` is empty or `doc` is shorter than `doc_rows` stored rows.
+#[inline]
+pub fn index_row_max<T: Element>(query_row: &[f32], doc: &[T], doc_rows: usize) -> f32 {
+    max_in_order((0..doc_rows).map(|row| index::stored_dot(query_row, doc, row)))
+}
+
+/// Writes each query row's maximum similarity over a stored document into `out[..query_rows]`.
+///
+/// `query` is row-major; `doc` is a document of `doc_rows` rows in the index layout
+/// ([`crate::index`]), of which elements past [`index::index_len`] are ignored. This is the
+/// definition every ISA's index kernel matches bit for bit.
+///
+/// # Panics
+///
+/// If `dim` is zero, or `query`, `doc` or `out` is too short.
+pub fn index_row_maxima<T: Element>(
+    query: &[f32],
+    query_rows: usize,
+    dim: usize,
+    doc: &[T],
+    doc_rows: usize,
+    out: &mut [f32],
+) {
+    index::check_arguments(query.len(), query_rows, dim, doc.len(), doc_rows);
+    index::check_rows(out.len(), query_rows, "out");
+    for (max, query_row) in out[..query_rows].iter_mut().zip(query.chunks_exact(dim)) {
+        *max = index_row_max(query_row, doc, doc_rows);
+    }
+}
+
+/// The MaxSim score against a stored document: the sum of [`index_row_maxima`] in row order
+/// from `+0.0`, NaN canonical.
+///
+/// # Panics
+///
+/// If `dim` is zero, or `query` or `doc` is too short.
+pub fn index_score<T: Element>(
+    query: &[f32],
+    query_rows: usize,
+    dim: usize,
+    doc: &[T],
+    doc_rows: usize,
+) -> f32 {
+    index::check_arguments(query.len(), query_rows, dim, doc.len(), doc_rows);
+    let total = query[..query_rows * dim]
+        .chunks_exact(dim)
+        .fold(0.0f32, |total, query_row| {
+            crate::sum_in_order(total, &[index_row_max(query_row, doc, doc_rows)])
+        });
+    crate::canonical_nan(total)
+}
+
+/// The weighted score against a stored document: `total = fma(weights[i], max_i, total)` in row
+/// order from `+0.0`, NaN canonical.
+///
+/// # Panics
+///
+/// If `dim` is zero, or `query`, `doc` or `weights` is too short.
+pub fn index_score_weighted<T: Element>(
+    query: &[f32],
+    query_rows: usize,
+    dim: usize,
+    doc: &[T],
+    doc_rows: usize,
+    weights: &[f32],
+) -> f32 {
+    index::check_arguments(query.len(), query_rows, dim, doc.len(), doc_rows);
+    index::check_rows(weights.len(), query_rows, "weights");
+    let total = query[..query_rows * dim]
+        .chunks_exact(dim)
+        .zip(&weights[..query_rows])
+        .fold(0.0f32, |total, (query_row, &weight)| {
+            let max = index_row_max(query_row, doc, doc_rows);
+            crate::weighted_sum_in_order(total, &[max], &[weight])
+        });
     crate::canonical_nan(total)
 }
 

@@ -3,8 +3,16 @@
 //! Tiles: two query blocks (8 rows) by 8 document rows is 16 of the 32 registers; a lone block
 //! takes 12 rows. `fmax` propagates NaN, unlike x86 `maxps`, so the running maximum is a
 //! compare-and-select that keeps the scalar reference's order semantics.
+//!
+//! Index kernel ([`crate::index`], one stored block per four `q` registers): `R` query rows by
+//! `B` blocks, `R <= 6`: `R x 1` for 3 to 6 rows (12 to 24 accumulators and the block's four
+//! vectors), `2 x 2` and `1 x 2`. `f16` is widened by `fcvtl` (assembly: Rust's `f16` NEON
+//! intrinsics are unstable), `bf16` by `shll` (shift left long by 16). Not tuned on hardware:
+//! checked for exactness under qemu.
 
 use core::arch::aarch64::*;
+
+use crate::index::{Element, Storage};
 
 type V = float32x4_t;
 /// All-ones lanes where a NaN similarity has been seen.
@@ -85,4 +93,104 @@ lane_kernel! {
     rows_per_group = 8,
     rows_per_single = 12,
     prefetch_tiles = 4,
+}
+
+/// The 16 stored values at `p` (one dimension of an index block), widened exactly to `f32`, in
+/// stored lane order (vector `j` holds lanes `4j..4j + 4`): `f32` loaded as is, `f16` by
+/// `fcvtl`/`fcvtl2`, `bf16` by `shll`/`shll2` (zero-extend and shift left by 16 in one step).
+///
+/// # Safety
+///
+/// `p` must be valid for reading 16 elements of `T` (element alignment, which any pointer into
+/// a slice of `T` has).
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn widen<T: Element>(p: *const T) -> [V; 4] {
+    // `T::STORAGE` is the true format of `T` (the trait is sealed), so each arm reads 16
+    // elements of `T`'s size.
+    match T::STORAGE {
+        Storage::F32 => {
+            let p = p.cast::<f32>();
+            // SAFETY: 16 readable `f32` with element alignment.
+            unsafe {
+                [
+                    vld1q_f32(p),
+                    vld1q_f32(p.add(4)),
+                    vld1q_f32(p.add(8)),
+                    vld1q_f32(p.add(12)),
+                ]
+            }
+        }
+        Storage::F16 => {
+            let p = p.cast::<u16>();
+            // SAFETY: 16 readable 16-bit elements with element alignment.
+            let (low, high) = unsafe { (vld1q_u16(p), vld1q_u16(p.add(8))) };
+            let (v0, v1) = f16_to_f32(low);
+            let (v2, v3) = f16_to_f32(high);
+            [v0, v1, v2, v3]
+        }
+        Storage::Bf16 => {
+            let p = p.cast::<u16>();
+            // SAFETY: 16 readable 16-bit elements with element alignment.
+            let (low, high) = unsafe { (vld1q_u16(p), vld1q_u16(p.add(8))) };
+            [
+                vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(low))),
+                vreinterpretq_f32_u32(vshll_high_n_u16::<16>(low)),
+                vreinterpretq_f32_u32(vshll_n_u16::<16>(vget_low_u16(high))),
+                vreinterpretq_f32_u32(vshll_high_n_u16::<16>(high)),
+            ]
+        }
+    }
+}
+
+/// Eight IEEE half-precision values (as bits) widened exactly to two vectors of `f32`: lanes
+/// 0-3 and 4-7. `fcvtl` is base ARMv8.0 Advanced SIMD; Rust's `f16` NEON intrinsics are not
+/// stable, hence the assembly.
+#[inline]
+#[target_feature(enable = "neon")]
+fn f16_to_f32(halves: uint16x8_t) -> (V, V) {
+    let low: V;
+    let high: V;
+    // SAFETY: `fcvtl`/`fcvtl2` read only the input register and write only their output
+    // register: no memory, stack or flags. The conversion is exact and, with the default FPCR
+    // that Rust code runs under, raises no trap.
+    unsafe {
+        core::arch::asm!(
+            "fcvtl {low:v}.4s, {halves:v}.4h",
+            "fcvtl2 {high:v}.4s, {halves:v}.8h",
+            halves = in(vreg) halves,
+            low = out(vreg) low,
+            high = out(vreg) high,
+            options(pure, nomem, nostack, preserves_flags)
+        )
+    };
+    (low, high)
+}
+
+/// `-inf` in the lanes where `pad` is nonzero (padding rows), `s` elsewhere.
+#[inline]
+#[target_feature(enable = "neon")]
+fn exclude(s: V, pad: V) -> V {
+    vbslq_f32(vceqzq_f32(pad), s, vdupq_n_f32(f32::NEG_INFINITY))
+}
+
+/// The canonical NaN if any lane is flagged, else the largest lane of `m` (which holds no NaN;
+/// of zeros of both signs, either).
+#[inline]
+#[target_feature(enable = "neon")]
+fn reduce(m: &[V; 4], nan: &[Flag; 4]) -> f32 {
+    let flagged = vorrq_u32(vorrq_u32(nan[0], nan[1]), vorrq_u32(nan[2], nan[3]));
+    if vmaxvq_u32(flagged) != 0 {
+        return f32::NAN;
+    }
+    vmaxvq_f32(vmaxq_f32(vmaxq_f32(m[0], m[1]), vmaxq_f32(m[2], m[3])))
+}
+
+index_kernel! {
+    features = "neon",
+    group_rows = 64,
+    chunk_bytes = 32768,
+    tiles = [
+        (1 => 1 x 2), (2 => 2 x 2), (3 => 3 x 1), (4 => 4 x 1), (5 => 5 x 1), (6 => 6 x 1),
+    ],
 }

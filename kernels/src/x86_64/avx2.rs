@@ -1,9 +1,17 @@
-//! AVX2 + FMA3 kernel: 8 query rows per `ymm` register.
+//! AVX2 + FMA3 (+ F16C) kernel: 8 query rows per `ymm` register.
 //!
 //! Tiles: two query blocks (16 rows) by 6 document rows is 12 accumulators; with the two query
 //! vectors and the broadcast that is 15 of the 16 registers. A lone block takes 8 rows.
+//!
+//! Index kernel ([`crate::index`], one stored block per two `ymm`): `R` query rows by `B`
+//! blocks, `R <= 6`: `6 x 1` and `5 x 1` (12 and 10 accumulators, the block's two vectors and
+//! a broadcast), 4 rows as two passes of `2 x 2` (8 accumulators each, which measured faster
+//! than `4 x 1` for `f16` and `bf16`), `3 x 1`, `2 x 2` and `1 x 4`. F16C widens `f16`; `bf16`
+//! is widened by interleaving with zero words, one instruction per 8 lanes.
 
 use core::arch::x86_64::*;
+
+use crate::index::{Element, Storage};
 
 type V = __m256;
 /// All-ones lanes where a NaN similarity has been seen.
@@ -74,10 +82,82 @@ fn prefetch(p: *const f32) {
 }
 
 lane_kernel! {
-    features = "avx2,fma",
+    features = "avx2,fma,f16c",
     lanes = 8,
     groups_of = 2,
     rows_per_group = 6,
     rows_per_single = 8,
     prefetch_tiles = 4,
+}
+
+/// The 16 stored values at `p` (one dimension of an index block), widened exactly to `f32`.
+///
+/// `f32` and `f16` (`vcvtph2ps`) keep stored lane order: vector 0 holds lanes 0-7, vector 1
+/// lanes 8-15. `bf16` is interleaved below zero words (`vpunpcklwd` / `vpunpckhwd`, which widen
+/// and shift in one step, within 128-bit halves): vector 0 holds lanes 0-3 and 8-11, vector 1
+/// lanes 4-7 and 12-15.
+///
+/// # Safety
+///
+/// `p` must be valid for reading 16 elements of `T` (no alignment needed).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn widen<T: Element>(p: *const T) -> [V; 2] {
+    // `T::STORAGE` is the true format of `T` (the trait is sealed), so each arm reads 16
+    // elements of `T`'s size.
+    match T::STORAGE {
+        Storage::F32 => {
+            let p = p.cast::<f32>();
+            // SAFETY: 16 readable `f32`; `loadu` needs no alignment.
+            unsafe { [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))] }
+        }
+        Storage::F16 => {
+            let p = p.cast::<__m128i>();
+            // SAFETY: 16 readable 16-bit elements are two 16-byte loads; `loadu` needs no
+            // alignment.
+            let (low, high) = unsafe { (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1))) };
+            [_mm256_cvtph_ps(low), _mm256_cvtph_ps(high)]
+        }
+        Storage::Bf16 => {
+            // SAFETY: 16 readable 16-bit elements are 32 bytes; `loadu` needs no alignment.
+            let words = unsafe { _mm256_loadu_si256(p.cast()) };
+            let zero = _mm256_setzero_si256();
+            [
+                _mm256_castsi256_ps(_mm256_unpacklo_epi16(zero, words)),
+                _mm256_castsi256_ps(_mm256_unpackhi_epi16(zero, words)),
+            ]
+        }
+    }
+}
+
+/// `-inf` in the lanes where `pad` is nonzero (padding rows), `s` elsewhere.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn exclude(s: V, pad: V) -> V {
+    let padding = _mm256_cmp_ps::<_CMP_NEQ_UQ>(pad, _mm256_setzero_ps());
+    _mm256_blendv_ps(s, _mm256_set1_ps(f32::NEG_INFINITY), padding)
+}
+
+/// The canonical NaN if any lane is flagged, else the largest lane of `m` (which holds no NaN;
+/// of zeros of both signs, either).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn reduce(m: &[V; 2], nan: &[Flag; 2]) -> f32 {
+    if _mm256_movemask_ps(_mm256_or_ps(nan[0], nan[1])) != 0 {
+        return f32::NAN;
+    }
+    let m = _mm256_max_ps(m[0], m[1]);
+    let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+    let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    let m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    _mm_cvtss_f32(m)
+}
+
+index_kernel! {
+    features = "avx2,fma,f16c",
+    group_rows = 64,
+    chunk_bytes = 32768,
+    tiles = [
+        (1 => 1 x 4), (2 => 2 x 2), (3 => 3 x 1), (4 => 2 x 2), (5 => 5 x 1), (6 => 6 x 1),
+    ],
 }

@@ -2,8 +2,16 @@
 //!
 //! Tiles: two query blocks (32 rows) by 8 document rows is 16 accumulators, half the register
 //! file, leaving room for the two query vectors and the broadcast; a lone block takes 12 rows.
+//!
+//! Index kernel ([`crate::index`], one stored block per `zmm`): `R` query rows by `B` blocks,
+//! `R <= 10`: `R x 2` for 6 to 10 rows (12 to 20 accumulators, the two document vectors and a
+//! broadcast), `R x 4` for 2 to 5 rows, `1 x 8` for one. At least 8 independent chains cover
+//! the FMA latency (4) times two FMA ports. Taller tiles (`16 x 1`, `12 x 2`) measured no
+//! better, or worse, on Zen.
 
 use core::arch::x86_64::*;
+
+use crate::index::{Element, Storage};
 
 type V = __m512;
 /// One bit per lane: set once the lane has seen a NaN similarity.
@@ -74,10 +82,69 @@ fn prefetch(p: *const f32) {
 }
 
 lane_kernel! {
-    features = "avx512f,avx2,fma",
+    features = "avx512f,avx2,fma,f16c",
     lanes = 16,
     groups_of = 2,
     rows_per_group = 8,
     rows_per_single = 12,
     prefetch_tiles = 4,
+}
+
+/// The 16 stored values at `p` (one dimension of an index block), widened exactly to `f32`, in
+/// stored lane order: `f32` loaded as is, `f16` by `vcvtph2ps`, `bf16` zero-extended to 32 bits
+/// and shifted left by 16.
+///
+/// # Safety
+///
+/// `p` must be valid for reading 16 elements of `T` (no alignment needed).
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn widen<T: Element>(p: *const T) -> [V; 1] {
+    // `T::STORAGE` is the true format of `T` (the trait is sealed), so each arm reads 16
+    // elements of `T`'s size.
+    match T::STORAGE {
+        // SAFETY: 16 readable `f32`; `loadu` needs no alignment.
+        Storage::F32 => [unsafe { _mm512_loadu_ps(p.cast()) }],
+        Storage::F16 => {
+            // SAFETY: 16 readable 16-bit elements are 32 bytes; `loadu` needs no alignment.
+            let halves = unsafe { _mm256_loadu_si256(p.cast()) };
+            [_mm512_cvtph_ps(halves)]
+        }
+        Storage::Bf16 => {
+            // SAFETY: as for `f16`.
+            let halves = unsafe { _mm256_loadu_si256(p.cast()) };
+            let words = _mm512_cvtepu16_epi32(halves);
+            [_mm512_castsi512_ps(_mm512_slli_epi32::<16>(words))]
+        }
+    }
+}
+
+/// `-inf` in the lanes where `pad` is nonzero (padding rows), `s` elsewhere.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn exclude(s: V, pad: V) -> V {
+    let padding = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(pad, _mm512_setzero_ps());
+    _mm512_mask_blend_ps(padding, s, _mm512_set1_ps(f32::NEG_INFINITY))
+}
+
+/// The canonical NaN if any lane is flagged, else the largest lane of `m` (which holds no NaN;
+/// of zeros of both signs, either).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn reduce(m: &[V; 1], nan: &[Flag; 1]) -> f32 {
+    if nan[0] != 0 {
+        f32::NAN
+    } else {
+        _mm512_reduce_max_ps(m[0])
+    }
+}
+
+index_kernel! {
+    features = "avx512f,avx2,fma,f16c",
+    group_rows = 64,
+    chunk_bytes = 32768,
+    tiles = [
+        (1 => 1 x 8), (2 => 2 x 4), (3 => 3 x 4), (4 => 4 x 4), (5 => 5 x 4),
+        (6 => 6 x 2), (7 => 7 x 2), (8 => 8 x 2), (9 => 9 x 2), (10 => 10 x 2),
+    ],
 }
