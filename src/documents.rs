@@ -2,7 +2,7 @@
 //! token matrices, and subsets of a corpus, so that every scoring entry point takes them all.
 
 use crate::offsets::{to_usizes, Offset};
-use crate::{Corpus, Error, Result, TokenMatrix, TokenMatrixBuf};
+use crate::{Corpus, Error, Result, TokenMatrix, TokenMatrixBuf, Value};
 
 mod sealed {
     use crate::{PreparedQuery, Result};
@@ -41,8 +41,8 @@ macro_rules! row_major_source {
 
 pub(crate) use sealed::Source;
 
-/// Documents to score: a whole [`Corpus`], a slice (or `Vec`, or array) of [`TokenMatrix`] or
-/// [`TokenMatrixBuf`], [`Candidates`] (chosen documents of a corpus, by index, without
+/// Documents to score: a whole [`Corpus`], an [`crate::Index`], a slice (or `Vec`, or array)
+/// of [`TokenMatrix`] (f32, f16 or bf16) or [`TokenMatrixBuf`], [`Candidates`] (chosen documents of a corpus, by index, without
 /// copying them), or any of these with the caller's own ids ([`WithIds`]).
 ///
 /// Every scoring call takes `&impl Documents`: [`crate::PreparedQuery::score_corpus`],
@@ -113,19 +113,23 @@ impl Documents for Corpus<'_> {
     }
 }
 
-/// A token matrix, borrowed or owned: what slices of documents hold.
+/// A token matrix, borrowed or owned, of any [`Value`] type: what slices of documents hold.
 pub trait AsTokenMatrix: Sync {
+    /// The element type.
+    type Value: Value;
     /// The borrowed view.
-    fn as_token_matrix(&self) -> TokenMatrix<'_>;
+    fn as_token_matrix(&self) -> TokenMatrix<'_, Self::Value>;
 }
 
-impl AsTokenMatrix for TokenMatrix<'_> {
-    fn as_token_matrix(&self) -> TokenMatrix<'_> {
+impl<T: Value> AsTokenMatrix for TokenMatrix<'_, T> {
+    type Value = T;
+    fn as_token_matrix(&self) -> TokenMatrix<'_, T> {
         *self
     }
 }
 
 impl AsTokenMatrix for TokenMatrixBuf {
+    type Value = f32;
     fn as_token_matrix(&self) -> TokenMatrix<'_> {
         self.as_matrix()
     }
@@ -140,11 +144,11 @@ macro_rules! matrix_documents {
             }
 
             fn score(&self, query: &crate::PreparedQuery, position: usize) -> f32 {
-                query.score_unchecked(self[position].as_token_matrix().as_slice())
+                query.score_values(self[position].as_token_matrix().as_slice())
             }
 
             fn row_maxima(&self, query: &crate::PreparedQuery, position: usize, out: &mut [f32]) {
-                query.row_maxima_unchecked(self[position].as_token_matrix().as_slice(), out)
+                query.row_maxima_values(self[position].as_token_matrix().as_slice(), out)
             }
 
             fn check_dim(&self, dim: usize) -> Result<()> {
@@ -167,79 +171,90 @@ matrix_documents! {
     [const N: usize] [M; N];
 }
 
-/// Chosen documents of a [`Corpus`], by index, scored in place: no document is copied. A
-/// candidate list from a first-stage retriever (PLAID, an ANN index, BM25) is reranked with
-/// it. Positions follow the list's order; [`Documents::id`] is the corpus index, so top-k
-/// reports corpus indices. An index may appear more than once.
-#[derive(Clone, Debug)]
-pub struct Candidates<'c> {
-    corpus: &'c Corpus<'c>,
+/// Chosen documents of a [`Corpus`] (or of any [`Documents`]: an [`crate::Index`], a slice
+/// of matrices), by index, scored in place: no document is copied. A candidate list from a
+/// first-stage retriever (PLAID, an ANN index, BM25) is reranked with it. Positions follow the
+/// list's order; [`Documents::id`] is the underlying documents' id of each (for a corpus, its
+/// index), so top-k reports corpus indices. An index may appear more than once.
+#[derive(Debug)]
+pub struct Candidates<'c, D: ?Sized = Corpus<'c>> {
+    documents: &'c D,
     indices: Vec<usize>,
 }
 
-impl<'c> Candidates<'c> {
-    /// The documents `indices` of `corpus`, in that order. Indices may be any [`Offset`] type
-    /// (`usize`, `u32`, `u64`, `i32`, `i64`); only the indices are copied.
+impl<D: ?Sized> Clone for Candidates<'_, D> {
+    fn clone(&self) -> Self {
+        Candidates {
+            documents: self.documents,
+            indices: self.indices.clone(),
+        }
+    }
+}
+
+impl<'c, D: Documents + ?Sized> Candidates<'c, D> {
+    /// The documents `indices` of `documents`, in that order. Indices may be any [`Offset`]
+    /// type (`usize`, `u32`, `u64`, `i32`, `i64`); only the indices are copied.
     ///
     /// # Errors
     ///
     /// [`Error::CorpusLayout`] naming the first index that is negative or not below
-    /// `corpus.len()`.
-    pub fn new<I: Offset>(corpus: &'c Corpus<'c>, indices: &[I]) -> Result<Self> {
+    /// `documents.len()`.
+    pub fn new<I: Offset>(documents: &'c D, indices: &[I]) -> Result<Self> {
         let indices = to_usizes(indices, "candidate")?;
         if let Some((i, &index)) = indices
             .iter()
             .enumerate()
-            .find(|(_, &index)| index >= corpus.len())
+            .find(|(_, &index)| index >= documents.len())
         {
             return Err(Error::CorpusLayout {
                 message: format!(
-                    "candidate {i} is document {index}, but the corpus has {} documents",
-                    corpus.len()
+                    "candidate {i} is document {index}, but there are {} documents",
+                    documents.len()
                 ),
             });
         }
-        Ok(Candidates { corpus, indices })
+        Ok(Candidates { documents, indices })
     }
 
-    /// The corpus the candidates come from.
+    /// The documents the candidates come from.
     #[must_use]
-    pub fn corpus(&self) -> &'c Corpus<'c> {
-        self.corpus
+    pub fn documents(&self) -> &'c D {
+        self.documents
     }
 
-    /// The candidates' corpus indices, in order.
+    /// The candidates' indices into [`Candidates::documents`], in order.
     #[must_use]
     pub fn indices(&self) -> &[usize] {
         &self.indices
     }
 }
 
-impl Candidates<'_> {
-    fn values(&self, position: usize) -> &[f32] {
-        self.corpus.document_slice(self.indices[position])
+impl<D: Documents + ?Sized> Source for Candidates<'_, D> {
+    fn rows(&self, position: usize) -> usize {
+        self.documents.rows(self.indices[position])
     }
-
-    fn value_dim(&self) -> usize {
-        self.corpus.dim()
-    }
-}
-
-impl Source for Candidates<'_> {
-    row_major_source!();
 
     fn check_dim(&self, dim: usize) -> Result<()> {
-        self.corpus.check_dim(dim)
+        self.documents.check_dim(dim)
+    }
+
+    fn score(&self, query: &crate::PreparedQuery, position: usize) -> f32 {
+        self.documents.score(query, self.indices[position])
+    }
+
+    fn row_maxima(&self, query: &crate::PreparedQuery, position: usize, out: &mut [f32]) {
+        self.documents
+            .row_maxima(query, self.indices[position], out)
     }
 }
 
-impl Documents for Candidates<'_> {
+impl<D: Documents + ?Sized> Documents for Candidates<'_, D> {
     fn len(&self) -> usize {
         self.indices.len()
     }
 
     fn id(&self, position: usize) -> usize {
-        self.indices[position]
+        self.documents.id(self.indices[position])
     }
 }
 

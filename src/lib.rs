@@ -43,6 +43,7 @@ mod corpus;
 mod dispatch;
 mod documents;
 mod error;
+mod index;
 mod matrix;
 #[cfg(feature = "npy")]
 pub mod npy;
@@ -50,17 +51,20 @@ mod offsets;
 mod query;
 mod scorer;
 mod search;
+mod value;
 
 pub use corpus::Corpus;
 pub use dispatch::{select_isa, selected_isa, supported_isas, ISA_ENV};
 pub use documents::{AsTokenMatrix, Candidates, Documents, WithIds};
 pub use error::{Error, Result};
+pub use index::{Index, Storage};
 pub use matrix::{TokenMatrix, TokenMatrixBuf};
 pub use maxsim_kernels::Isa;
 pub use offsets::Offset;
 pub use query::{maxsim, maxsim_with_isa, Explanation, PreparedQuery, RowMatch};
 pub use scorer::Scorer;
 pub use search::{Hit, QueryBatch};
+pub use value::Value;
 
 /// The kernels themselves, for benchmarks and for code that manages its own buffers.
 pub use maxsim_kernels as kernels;

@@ -1,48 +1,44 @@
 //! Row-major token matrices: a borrowed view and an owned buffer.
 
-use crate::{Error, Result};
+use crate::{Error, Result, Value};
 
-/// A borrowed, row-major matrix of `rows x dim` `f32` token vectors.
+/// A borrowed, row-major matrix of `rows x dim` token vectors, of `f32` by default, or of
+/// [`half::f16`] or [`half::bf16`] (a candidate set fetched from a database, an Arrow f16
+/// column): those are widened to f32 exactly when scored, so a score is the reference's on the
+/// widened values.
 ///
-/// Cheap to copy; it never owns or copies the data. Build it from floats with
-/// [`TokenMatrix::new`] or, zero-copy, from bytes with [`TokenMatrix::from_bytes`].
+/// Cheap to copy; it never owns or copies the data. Build it from values with
+/// [`TokenMatrix::new`] or, zero-copy, from f32 bytes with [`TokenMatrix::from_bytes`].
+///
+/// ```
+/// use half::f16;
+/// use maxsim::{PreparedQuery, TokenMatrix};
+///
+/// let doc: Vec<f16> = [0.5f32, 0.25, -1.0, 2.0].iter().map(|&x| f16::from_f32(x)).collect();
+/// let query = PreparedQuery::new(TokenMatrix::new(&[1.0, 1.0], 2)?)?;
+/// assert_eq!(query.score(TokenMatrix::new(&doc, 2)?)?, 1.0); // max(0.75, 1.0)
+/// # Ok::<(), maxsim::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TokenMatrix<'a> {
-    data: &'a [f32],
+pub struct TokenMatrix<'a, T = f32> {
+    data: &'a [T],
     dim: usize,
 }
 
-impl<'a> TokenMatrix<'a> {
-    /// A view of `data` as rows of `dim` floats.
+impl<'a, T: Value> TokenMatrix<'a, T> {
+    /// A view of `data` as rows of `dim` values.
     ///
     /// # Errors
     ///
     /// [`Error::ZeroDim`] if `dim == 0`; [`Error::RaggedData`] if `data.len()` is not a
     /// multiple of `dim`. An empty `data` is a valid matrix of zero rows.
-    pub fn new(data: &'a [f32], dim: usize) -> Result<Self> {
+    pub fn new(data: &'a [T], dim: usize) -> Result<Self> {
         check_shape(data.len(), dim)?;
         Ok(TokenMatrix { data, dim })
     }
 
-    /// A zero-copy view of native-endian `f32` bytes as rows of `dim` floats.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Misaligned`] if `bytes` does not start on a 4-byte boundary (use
-    /// [`TokenMatrixBuf::from_bytes_copied`] for that), [`Error::ByteLength`] if its length is not
-    /// a multiple of 4, and the errors of [`TokenMatrix::new`].
-    pub fn from_bytes(bytes: &'a [u8], dim: usize) -> Result<Self> {
-        if !bytes.len().is_multiple_of(4) {
-            return Err(Error::ByteLength { len: bytes.len() });
-        }
-        let data: &[f32] = bytemuck::try_cast_slice(bytes).map_err(|_| Error::Misaligned {
-            offset: bytes.as_ptr() as usize % 4,
-        })?;
-        TokenMatrix::new(data, dim)
-    }
-
     /// A view the caller has already checked (`dim > 0`, whole rows).
-    pub(crate) fn from_parts(data: &'a [f32], dim: usize) -> Self {
+    pub(crate) fn from_parts(data: &'a [T], dim: usize) -> Self {
         debug_assert!(dim > 0 && data.len().is_multiple_of(dim));
         TokenMatrix { data, dim }
     }
@@ -67,25 +63,25 @@ impl<'a> TokenMatrix<'a> {
 
     /// All values, row after row.
     #[must_use]
-    pub fn as_slice(&self) -> &'a [f32] {
+    pub fn as_slice(&self) -> &'a [T] {
         self.data
     }
 
     /// Row `index`, or `None` past the end.
     #[must_use]
-    pub fn row(&self, index: usize) -> Option<&'a [f32]> {
+    pub fn row(&self, index: usize) -> Option<&'a [T]> {
         let start = index.checked_mul(self.dim)?;
         self.data.get(start..start.checked_add(self.dim)?)
     }
 
     /// The rows in order.
-    pub fn iter_rows(&self) -> std::slice::ChunksExact<'a, f32> {
+    pub fn iter_rows(&self) -> std::slice::ChunksExact<'a, T> {
         self.data.chunks_exact(self.dim)
     }
 
     /// The rows `start..end` as a matrix of the same dim, or `None` if out of range.
     #[must_use]
-    pub fn slice_rows(&self, start: usize, end: usize) -> Option<TokenMatrix<'a>> {
+    pub fn slice_rows(&self, start: usize, end: usize) -> Option<TokenMatrix<'a, T>> {
         if start > end {
             return None;
         }
@@ -96,6 +92,34 @@ impl<'a> TokenMatrix<'a> {
             data,
             dim: self.dim,
         })
+    }
+
+    /// An owned f32 copy (values widened exactly).
+    #[must_use]
+    pub fn to_f32(&self) -> TokenMatrixBuf {
+        TokenMatrixBuf {
+            data: self.data.iter().map(|&x| x.to_f32()).collect(),
+            dim: self.dim,
+        }
+    }
+}
+
+impl<'a> TokenMatrix<'a> {
+    /// A zero-copy view of native-endian `f32` bytes as rows of `dim` floats.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Misaligned`] if `bytes` does not start on a 4-byte boundary (use
+    /// [`TokenMatrixBuf::from_bytes_copied`] for that), [`Error::ByteLength`] if its length is not
+    /// a multiple of 4, and the errors of [`TokenMatrix::new`].
+    pub fn from_bytes(bytes: &'a [u8], dim: usize) -> Result<Self> {
+        if !bytes.len().is_multiple_of(4) {
+            return Err(Error::ByteLength { len: bytes.len() });
+        }
+        let data: &[f32] = bytemuck::try_cast_slice(bytes).map_err(|_| Error::Misaligned {
+            offset: bytes.as_ptr() as usize % 4,
+        })?;
+        TokenMatrix::new(data, dim)
     }
 
     /// An owned copy.

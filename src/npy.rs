@@ -2,13 +2,16 @@
 //!
 //! The header is parsed by the `npyz` crate; the data is read straight into an aligned
 //! `Vec<f32>` (or integer vector) in one pass, with no per-element decoding, and checked for
-//! truncation and trailing bytes. Only C-order arrays are accepted.
+//! truncation and trailing bytes. Only C-order arrays are accepted. `float16` arrays are read
+//! the same way and widened to f32 exactly.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use bytemuck::Pod;
+use half::f16;
+use half::slice::HalfFloatSliceExt;
 use npyz::{DType, NpyHeader, Order};
 
 use crate::{Corpus, Error, Result};
@@ -29,24 +32,102 @@ pub struct NpyF32 {
 /// [`Error::Format`] naming `source` if the bytes are not such an array, are truncated, or have
 /// bytes after the array; [`Error::Io`] if reading fails.
 pub fn read_f32(reader: impl Read, source: &str) -> Result<NpyF32> {
+    read_float(reader, source, &[Float::F32])
+}
+
+/// Reads a C-order `float16` array (`<f2` or `>f2`), every value widened to f32 exactly
+/// (infinities, NaNs and subnormals included), so storing the result as f16 again gives back
+/// the same values.
+///
+/// # Errors
+///
+/// As [`read_f32`].
+pub fn read_f16(reader: impl Read, source: &str) -> Result<NpyF32> {
+    read_float(reader, source, &[Float::F16])
+}
+
+/// Reads a C-order `float32` or `float16` array (either byte order); `float16` values are
+/// widened to f32 exactly, as by [`read_f16`].
+///
+/// # Errors
+///
+/// As [`read_f32`].
+pub fn read_floats(reader: impl Read, source: &str) -> Result<NpyF32> {
+    read_float(reader, source, &[Float::F32, Float::F16])
+}
+
+/// A floating-point element type of a `.npy` file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Float {
+    F32,
+    F16,
+}
+
+impl Float {
+    /// The type and whether its bytes must be swapped on this machine, for a dtype `descr`.
+    fn of_descr(descr: &str) -> Option<(Float, bool)> {
+        let float = match descr.get(1..) {
+            Some("f4") => Float::F32,
+            Some("f2") => Float::F16,
+            _ => return None,
+        };
+        let swap = match descr.as_bytes().first() {
+            Some(b'<') => cfg!(target_endian = "big"),
+            Some(b'>') => cfg!(target_endian = "little"),
+            _ => return None,
+        };
+        Some((float, swap))
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Float::F32 => "float32",
+            Float::F16 => "float16",
+        }
+    }
+}
+
+/// Reads a C-order array of one of the `accepted` float types, as f32.
+fn read_float(reader: impl Read, source: &str, accepted: &[Float]) -> Result<NpyF32> {
     let mut reader = reader;
     let (shape, descr) = read_header(&mut reader, source)?;
-    let swap = match descr.as_str() {
-        "<f4" => cfg!(target_endian = "big"),
-        ">f4" => cfg!(target_endian = "little"),
-        other => {
-            return Err(format_error(
-                source,
-                format!("dtype {other} is not float32; save with .astype(np.float32)"),
-            ))
-        }
+    let Some((float, swap)) = Float::of_descr(&descr).filter(|(float, _)| accepted.contains(float))
+    else {
+        let names: Vec<&str> = accepted.iter().map(|float| float.name()).collect();
+        let hint = if accepted == [Float::F16] {
+            "np.float16"
+        } else {
+            "np.float32"
+        };
+        return Err(format_error(
+            source,
+            format!(
+                "dtype {descr} is not {}; save with .astype({hint})",
+                names.join(" or ")
+            ),
+        ));
     };
     let count = element_count(&shape, source)?;
-    let mut data: Vec<f32> = read_elements(&mut reader, count, source)?;
-    if swap {
-        data.iter_mut()
-            .for_each(|x| *x = f32::from_bits(x.to_bits().swap_bytes()));
-    }
+    let data = match float {
+        Float::F32 => {
+            let mut data: Vec<f32> = read_elements(&mut reader, count, source)?;
+            if swap {
+                data.iter_mut()
+                    .for_each(|x| *x = f32::from_bits(x.to_bits().swap_bytes()));
+            }
+            data
+        }
+        Float::F16 => {
+            let mut raw: Vec<f16> = read_elements(&mut reader, count, source)?;
+            if swap {
+                raw.iter_mut()
+                    .for_each(|x| *x = f16::from_bits(x.to_bits().swap_bytes()));
+            }
+            let mut data = vec![0.0f32; raw.len()];
+            raw.convert_to_f32_slice(&mut data);
+            data
+        }
+    };
     Ok(NpyF32 { shape, data })
 }
 
@@ -107,6 +188,15 @@ pub fn read_lengths(reader: impl Read, source: &str) -> Result<Vec<usize>> {
 /// As [`read_f32`], and [`Error::Io`] if the file cannot be opened.
 pub fn read_f32_file(path: &Path) -> Result<NpyF32> {
     read_f32(open(path)?, &path.display().to_string())
+}
+
+/// [`read_floats`] on a file.
+///
+/// # Errors
+///
+/// As [`read_floats`], and [`Error::Io`] if the file cannot be opened.
+pub fn read_floats_file(path: &Path) -> Result<NpyF32> {
+    read_floats(open(path)?, &path.display().to_string())
 }
 
 /// [`read_lengths`] on a file.

@@ -4,7 +4,8 @@ use maxsim_kernels::{scalar, Kernel};
 
 use crate::dispatch::{kernel_for, selected_isa};
 use crate::documents::check_dims;
-use crate::{Error, Isa, Result, TokenMatrix};
+use crate::value::with_f32;
+use crate::{Error, Isa, Result, TokenMatrix, Value};
 
 /// At or below this many multiply-adds a SIMD call's fixed cost (about 230 instructions)
 /// exceeds the whole scalar computation, so the reference runs instead: the same bits, and
@@ -135,6 +136,20 @@ impl PreparedQuery {
         self.with_weights(&weights)
     }
 
+    /// The query's rows, row-major (after any mask): what the index kernels broadcast.
+    pub(crate) fn row_major(&self) -> &[f32] {
+        &self.row_major
+    }
+
+    /// One weight per row, when weighted.
+    pub(crate) fn weights(&self) -> Option<&[f32]> {
+        self.weights.as_deref()
+    }
+
+    pub(crate) fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
     fn weight(&self, row: usize) -> f32 {
         self.weights.as_ref().map_or(1.0, |w| w[row])
     }
@@ -162,13 +177,24 @@ impl PreparedQuery {
     }
 
     /// The MaxSim score against `doc` (see the crate documentation for the exact semantics).
+    /// An f16 or bf16 document is widened to f32 exactly first (into a per-thread buffer).
     ///
     /// # Errors
     ///
     /// [`Error::DimMismatch`] if `doc.dim() != self.dim()`.
-    pub fn score(&self, doc: TokenMatrix<'_>) -> Result<f32> {
-        self.check_dim(doc)?;
-        Ok(self.score_unchecked(doc.as_slice()))
+    pub fn score<T: Value>(&self, doc: TokenMatrix<'_, T>) -> Result<f32> {
+        self.check_dim_of(doc.dim())?;
+        Ok(self.score_values(doc.as_slice()))
+    }
+
+    /// [`PreparedQuery::score`] of row-major values of any [`Value`] type, dims checked.
+    pub(crate) fn score_values<T: Value>(&self, doc: &[T]) -> f32 {
+        with_f32(doc, |doc| self.score_unchecked(doc))
+    }
+
+    /// [`PreparedQuery::row_maxima`] of row-major values of any [`Value`] type, dims checked.
+    pub(crate) fn row_maxima_values<T: Value>(&self, doc: &[T], out: &mut [f32]) {
+        with_f32(doc, |doc| self.row_maxima_unchecked(doc, out))
     }
 
     /// [`PreparedQuery::score`] for a document whose dim is known to match.
@@ -190,15 +216,15 @@ impl PreparedQuery {
     /// # Errors
     ///
     /// [`Error::DimMismatch`]; [`Error::OutputLength`] if `out.len() != self.rows()`.
-    pub fn row_maxima(&self, doc: TokenMatrix<'_>, out: &mut [f32]) -> Result<()> {
-        self.check_dim(doc)?;
+    pub fn row_maxima<T: Value>(&self, doc: TokenMatrix<'_, T>, out: &mut [f32]) -> Result<()> {
+        self.check_dim_of(doc.dim())?;
         if out.len() != self.rows {
             return Err(Error::OutputLength {
                 expected: self.rows,
                 actual: out.len(),
             });
         }
-        self.row_maxima_unchecked(doc.as_slice(), out);
+        self.row_maxima_values(doc.as_slice(), out);
         Ok(())
     }
 
@@ -220,7 +246,12 @@ impl PreparedQuery {
     /// # Errors
     ///
     /// [`Error::DimMismatch`].
-    pub fn explain(&self, doc: TokenMatrix<'_>) -> Result<Explanation> {
+    pub fn explain<T: Value>(&self, doc: TokenMatrix<'_, T>) -> Result<Explanation> {
+        self.check_dim_of(doc.dim())?;
+        if T::STORAGE != maxsim_kernels::index::Storage::F32 {
+            return self.explain(doc.to_f32().as_matrix());
+        }
+        let doc = TokenMatrix::new(bytemuck::cast_slice::<T, f32>(doc.as_slice()), doc.dim())?;
         let mut maxima = vec![0.0; self.rows];
         self.row_maxima(doc, &mut maxima)?;
         let matches = maxima
@@ -250,10 +281,6 @@ impl PreparedQuery {
 
     fn is_tiny(&self, doc: &[f32]) -> bool {
         is_tiny_work(self.rows, doc)
-    }
-
-    pub(crate) fn check_dim(&self, doc: TokenMatrix<'_>) -> Result<()> {
-        self.check_dim_of(doc.dim())
     }
 
     pub(crate) fn check_dim_of(&self, doc_dim: usize) -> Result<()> {
@@ -304,7 +331,7 @@ pub struct RowMatch {
 /// # Errors
 ///
 /// As [`PreparedQuery::new`] and [`PreparedQuery::score`].
-pub fn maxsim(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<f32> {
+pub fn maxsim<T: Value>(query: TokenMatrix<'_>, doc: TokenMatrix<'_, T>) -> Result<f32> {
     maxsim_with_isa(query, doc, selected_isa()?)
 }
 
@@ -313,14 +340,21 @@ pub fn maxsim(query: TokenMatrix<'_>, doc: TokenMatrix<'_>) -> Result<f32> {
 /// # Errors
 ///
 /// As [`PreparedQuery::with_isa`] and [`PreparedQuery::score`].
-pub fn maxsim_with_isa(query: TokenMatrix<'_>, doc: TokenMatrix<'_>, isa: Isa) -> Result<f32> {
+pub fn maxsim_with_isa<T: Value>(
+    query: TokenMatrix<'_>,
+    doc: TokenMatrix<'_, T>,
+    isa: Isa,
+) -> Result<f32> {
     let kernel = kernel_for(isa)?; // UnsupportedIsa even where the reference's path runs
     let (rows, dim) = (query.rows(), query.dim());
-    if !is_tiny_work(rows, doc.as_slice()) {
-        return PreparedQuery::with_kernel(query, kernel)?.score(doc);
-    }
-    // The path PreparedQuery::score takes for this shape, without packing (so without
-    // allocating): a one-shot call on a tiny shape costs what the reference costs.
     check_dims(dim, doc.dim())?;
-    Ok(scalar::score(query.as_slice(), rows, dim, doc.as_slice()))
+    with_f32(doc.as_slice(), |doc| {
+        if !is_tiny_work(rows, doc) {
+            let prepared = PreparedQuery::with_kernel(query, kernel)?;
+            return Ok(prepared.score_unchecked(doc));
+        }
+        // The path PreparedQuery::score takes for this shape, without packing (so without
+        // allocating): a one-shot call on a tiny shape costs what the reference costs.
+        Ok(scalar::score(query.as_slice(), rows, dim, doc))
+    })
 }

@@ -123,3 +123,64 @@ fn shapes_must_be_plain_whole_numbers_in_every_shape_key() {
     let list = header("{'descr': '<f4', 'fortran_order': False, 'shape': [2, 2], }");
     assert!(format_message(npy::read_f32(&list[..], "input")).contains("not a tuple"));
 }
+
+#[test]
+fn float16_arrays_widen_exactly_with_the_same_checks() {
+    use half::f16;
+    // Every float16 bit pattern (under Miri, every 251st), in both byte orders: each widens to
+    // its exact f32 value.
+    let step = if cfg!(miri) { 251 } else { 1 };
+    let all: Vec<f16> = (0..=u16::MAX).step_by(step).map(f16::from_bits).collect();
+    for (descr, little) in [("<f2", true), (">f2", false)] {
+        let bytes: Vec<u8> = all
+            .iter()
+            .flat_map(|v| {
+                if little {
+                    v.to_bits().to_le_bytes()
+                } else {
+                    v.to_bits().to_be_bytes()
+                }
+            })
+            .collect();
+        let file = npy_bytes(descr, &[all.len()], &bytes);
+        for array in [
+            npy::read_f16(&file[..], "input").unwrap(),
+            npy::read_floats(&file[..], "input").unwrap(),
+        ] {
+            assert_eq!(array.shape, vec![all.len()]);
+            for (got, half) in array.data.iter().zip(&all) {
+                let want = half.to_f32();
+                assert!(
+                    got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
+                    "{half:?}: {got:?} vs {want:?}"
+                );
+                if !half.is_nan() {
+                    assert_eq!(f16::from_f32(*got).to_bits(), half.to_bits());
+                }
+            }
+        }
+        // Each reader takes only its own types.
+        assert!(format_message(npy::read_f32(&file[..], "input")).contains("is not float32"));
+        // The same hardening as float32: truncation, trailing bytes, huge shapes.
+        assert!(
+            format_message(npy::read_floats(&file[..file.len() - 1], "input"))
+                .contains("truncated")
+        );
+        let mut long = file.clone();
+        long.push(0);
+        assert!(
+            format_message(npy::read_f16(&long[..], "input")).contains("1 bytes of data follow")
+        );
+    }
+    let f32_file = npy_f32(&[2], &[1.0, -2.5]);
+    assert_eq!(
+        npy::read_floats(&f32_file[..], "input").unwrap().data,
+        [1.0, -2.5]
+    );
+    assert!(format_message(npy::read_f16(&f32_file[..], "input")).contains("is not float16"));
+    let f64_file = npy_bytes("<f8", &[1], &[0; 8]);
+    assert!(format_message(npy::read_floats(&f64_file[..], "input"))
+        .contains("is not float32 or float16"));
+    let huge = npy_bytes("<f2", &[1 << 40, 1 << 40], &[]);
+    assert!(format_message(npy::read_floats(&huge[..], "input")).contains("does not fit"));
+}

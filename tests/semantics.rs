@@ -160,7 +160,7 @@ fn matrix_constructors_check_shapes() {
     let err = TokenMatrix::new(&[1.0; 7], 3).unwrap_err();
     assert_eq!(err, Error::RaggedData { len: 7, dim: 3 });
     assert!(err.to_string().contains("7 floats"), "{err}");
-    let empty = TokenMatrix::new(&[], 5).unwrap();
+    let empty = TokenMatrix::new(&[0.0f32; 0], 5).unwrap();
     assert_eq!((empty.rows(), empty.dim(), empty.is_empty()), (0, 5, true));
     let err = TokenMatrixBuf::from_rows([vec![1.0, 2.0], vec![3.0]], 2).unwrap_err();
     assert_eq!(
