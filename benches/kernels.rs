@@ -4,11 +4,15 @@
 //! Peers: a naive per-pair loop (one dot product at a time, unfused, as small crates do it) and
 //! GEMM-then-max through `matrixmultiply` (the similarity matrix materialised, as numpy or
 //! torch users do it).
+//!
+//! The `index/...` groups time the index kernels (stored documents, `maxsim::kernels::index`)
+//! per storage type beside the row-major kernel of the same ISA.
 
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use maxsim::kernels::{bf16, f16, index, Element, Kernel};
 use maxsim::{PreparedQuery, TokenMatrix};
 
 const SHAPES: [(usize, usize, usize); 7] = [
@@ -103,5 +107,75 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, kernels);
+/// A document of `rows x dim` unit values stored in the index layout as `T`, starting at a
+/// multiple of 64 bytes (as an index should store its documents).
+struct Stored<T> {
+    buf: Vec<T>,
+    offset: usize,
+    len: usize,
+}
+
+impl<T: Element> Stored<T> {
+    fn new(doc: &[f32], dim: usize) -> Stored<T> {
+        let len = index::index_len(doc.len() / dim, dim).unwrap();
+        let size = std::mem::size_of::<T>();
+        let mut buf = vec![T::from_f32(0.0); len + 64 / size];
+        let offset = (64 - buf.as_ptr() as usize % 64) % 64 / size;
+        index::pack_document(doc, dim, &mut buf[offset..offset + len]);
+        Stored { buf, offset, len }
+    }
+
+    fn doc(&self) -> &[T] {
+        &self.buf[self.offset..self.offset + self.len]
+    }
+}
+
+fn index_storage<T: Element>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    kernel: Kernel,
+    query: &[f32],
+    doc: &[f32],
+    dim: usize,
+) {
+    let (n, m) = (query.len() / dim, doc.len() / dim);
+    let stored = Stored::<T>::new(doc, dim);
+    let id = format!("{}/{}", kernel.isa().name(), T::STORAGE.name());
+    group.bench_function(BenchmarkId::new("index", id), |b| {
+        b.iter(|| kernel.index_score(black_box(query), n, dim, black_box(stored.doc()), m))
+    });
+}
+
+/// The index kernels (documents stored 16 rows per block, dimension-major, as f32, f16 or
+/// bf16) on a cache-resident 1038 x 128 document for several query lengths, beside the
+/// row-major kernel of the same ISA on the same (f32) document.
+fn index_kernels(c: &mut Criterion) {
+    let (m, dim) = (1038, 128);
+    let doc = unit_values(2, m * dim);
+    for n in [1, 4, 10, 16, 32, 64] {
+        let query = unit_values(1, n * dim);
+        let mut group = c.benchmark_group(format!("index/{n}x{m}x{dim}"));
+        group
+            .throughput(Throughput::Elements((n * m * dim) as u64))
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+            .sample_size(20);
+        for isa in maxsim::supported_isas() {
+            if isa == maxsim::Isa::Scalar {
+                continue;
+            }
+            let kernel = Kernel::new(isa).unwrap();
+            index_storage::<f32>(&mut group, kernel, &query, &doc, dim);
+            index_storage::<f16>(&mut group, kernel, &query, &doc, dim);
+            index_storage::<bf16>(&mut group, kernel, &query, &doc, dim);
+            let mut packed = vec![0.0; kernel.packed_len(n, dim).unwrap()];
+            kernel.pack_query(&query, dim, &mut packed);
+            group.bench_function(BenchmarkId::new("row-major", isa.name()), |b| {
+                b.iter(|| kernel.score(black_box(&packed), n, dim, black_box(&doc)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, kernels, index_kernels);
 criterion_main!(benches);

@@ -3,46 +3,65 @@
 //! It measures the FMA peak of each ISA benchmarked (independent FMA chains) and the DRAM read
 //! bandwidth, then times the kernel on a cache-resident document and on an out-of-cache corpus,
 //! and reports efficiency against the relevant bound: compute (`2 n m dim` flops at the
-//! measured peak) or memory (corpus bytes at the measured bandwidth), whichever is slower.
+//! measured peak) or, for every case that streams the corpus from DRAM, memory (the bytes of
+//! every pass at the measured bandwidth), whichever is slower. The limits are probed with all
+//! threads started together, each timing a run of tens of milliseconds, before the cases and
+//! between their repetitions; each section's bound is the best reading (see [`Limits`]).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use maxsim::kernels::Kernel;
 use maxsim::{Corpus, Isa, PreparedQuery, QueryBatch, TokenMatrix};
 
-use super::{args::Args, system, Failure};
+use super::args::{BenchArgs, BenchIsas};
+use super::progress::Progress;
+use super::{system, Failure};
+
+/// Every line bench prints goes through `out`: a closed standard output (`maxsim bench | head`)
+/// ends the program quietly with exit status 0 instead of `println!`'s panic, and a line never
+/// tears the progress bar.
+macro_rules! println {
+    ($($arg:tt)*) => {
+        crate::out::print_line_or_exit(format_args!($($arg)*))
+    };
+}
 
 /// Timed repetitions of each measurement; the median is reported.
 const REPETITIONS: usize = 5;
 /// A cache-resident measurement repeats the kernel for at least this long per repetition.
 const RESIDENT_TIME: Duration = Duration::from_millis(60);
+/// Probes of the limits before a section's first case (then one before every repetition).
+const FIRST_PROBES: usize = 5;
+/// Each thread's run of the FMA peak probe lasts about this long.
+const PEAK_RUN_TIME: Duration = Duration::from_millis(40);
 
-pub fn run(args: Args) -> Result<(), Failure> {
-    let isas = match args.get("isa") {
-        Some("all") => maxsim::supported_isas()
+pub fn run(args: BenchArgs) -> Result<(), Failure> {
+    // clap has checked the counts, --dims and --threads (all at least 1).
+    let BenchArgs {
+        isa,
+        rows: query_rows,
+        dims,
+        doc_rows,
+        docs,
+        resident_docs,
+        threads: thread_counts,
+        batch,
+        json,
+    } = args;
+    let isas = match isa {
+        Some(BenchIsas::All) => maxsim::supported_isas()
             .into_iter()
             .filter(|&isa| isa != Isa::Scalar)
             .collect(),
-        _ => vec![super::chosen_isa(&args)?],
+        Some(BenchIsas::One(isa)) => vec![super::chosen_isa(Some(isa))?],
+        None => vec![super::chosen_isa(None)?],
     };
-    let query_rows = list(&args, "rows", "32,10")?;
-    let dims = list(&args, "dims", "128")?;
-    let thread_counts = list(&args, "threads", "1")?;
-    let doc_rows: usize = args.number("doc-rows", 1038)?;
-    let docs: usize = args.number("docs", 500)?;
-    let resident_docs: usize = args.number("resident-docs", 8)?;
-    let batch: usize = args.number("batch", 8)?;
-    let json = args.get("json").is_some_and(|v| v != "false");
-    if doc_rows == 0
-        || docs == 0
-        || resident_docs == 0
-        || dims.contains(&0)
-        || thread_counts.contains(&0)
-    {
-        return Err(Failure::Usage(
-            "--doc-rows, --docs, --resident-docs, --dims and --threads must be at least 1".into(),
-        ));
-    }
+    // On a terminal, a bar on standard error counts the (threads, ISA, dim, rows) cases.
+    let progress = Progress::new(
+        (thread_counts.len() * isas.len() * dims.len() * query_rows.len()) as u64,
+        "bench",
+    );
     if !json {
         println!(
             "maxsim bench: {} ({})",
@@ -55,26 +74,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
     for &threads in &thread_counts {
         let pool = super::thread_pool(threads)?;
         pool.install(|| -> Result<(), Failure> {
-            let bandwidth = dram_read_gbps(docs * doc_rows * max_dim);
-            if !json {
-                println!("\n{threads} thread(s): DRAM read bandwidth {bandwidth:.1} GB/s (measured now)");
-            }
+            progress.set_message(format!("{threads} thread(s): DRAM bandwidth"));
+            let memory = dram_buffer(docs * doc_rows * max_dim);
             for &isa in &isas {
                 let kernel = Kernel::new(isa).ok_or(maxsim::Error::UnsupportedIsa {
                     isa,
                     supported: maxsim::supported_isas(),
                 })?;
-                let peak = fma_peak_gflops(kernel);
-                if !json {
-                    println!(
-                        "\n{isa}, {threads} thread(s): FMA peak {peak:.1} GFLOP/s (measured now, {} chains per thread)",
-                        maxsim::kernels::PEAK_PROBE_CHAINS
-                    );
-                    println!(
-                        "{:<9} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
-                        "case", "rows", "doc_rows", "dim", "docs", "ms/query", "GFLOP/s", "GB/s", "bound", "efficiency"
-                    );
-                }
+                progress.set_message(format!("{isa}, {threads} thread(s): FMA peak"));
+                // The limits are probed before the cases and again between their repetitions;
+                // the rows are printed at the end, against the best readings.
+                let mut limits = Limits::measure(kernel, &memory);
+                let mut lines = Vec::new();
                 for &dim in &dims {
                     let data = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
                     let corpus = Corpus::from_padded(&data[..], (docs, doc_rows, dim))?;
@@ -84,15 +95,21 @@ pub fn run(args: Args) -> Result<(), Failure> {
                         (resident_docs, doc_rows, dim),
                     )?;
                     for &rows in &query_rows {
+                        progress.set_message(format!("{isa}, {threads} thread(s): dim {dim}, {rows} rows"));
                         let query = super::demo::unit_vectors(&mut rng, rows, dim);
                         let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
-                        let shape = Shape { isa, threads, rows, doc_rows, dim, peak, bandwidth };
-                        let seconds = time_repeated(|| prepared.score_corpus(&resident).map(drop))?;
-                        shape.report("resident", resident.len(), seconds, json);
-                        let seconds = median(|| timed(|| prepared.score_corpus(&corpus).map(drop)))?;
-                        shape.report("corpus", docs, seconds, json);
-                        let seconds = median(|| timed(|| prepared.top_k(&corpus, 10).map(drop)))?;
-                        shape.report("top10", docs, seconds, json);
+                        // Re-read from cache: compute-bound only.
+                        let shape = Shape { isa, threads, rows, doc_rows, dim, passes: 0 };
+                        let seconds = limits.time(&memory, || {
+                            time_repeated_once(&mut || prepared.score_corpus(&resident).map(drop))
+                        })?;
+                        lines.push(Line::case(shape, "resident", resident.len(), seconds));
+                        // One pass over the out-of-cache corpus: compute- or memory-bound.
+                        let streamed = Shape { passes: 1, ..shape };
+                        let seconds = limits.time(&memory, || timed(|| prepared.score_corpus(&corpus).map(drop)))?;
+                        lines.push(Line::case(streamed, "corpus", docs, seconds));
+                        let seconds = limits.time(&memory, || timed(|| prepared.top_k(&corpus, 10).map(drop)))?;
+                        lines.push(Line::case(streamed, "top10", docs, seconds));
                         if batch > 1 {
                             let queries: Vec<Vec<f32>> = (0..batch)
                                 .map(|_| super::demo::unit_vectors(&mut rng, rows, dim))
@@ -106,19 +123,25 @@ pub fn run(args: Args) -> Result<(), Failure> {
                                 .iter()
                                 .map(|&q| PreparedQuery::with_isa(q, isa))
                                 .collect::<Result<Vec<_>, _>>()?;
-                            let together = median(|| timed(|| batched.score_corpus(&corpus).map(drop)))?;
-                            let apart = median(|| {
+                            let together = limits.time(&memory, || timed(|| batched.score_corpus(&corpus).map(drop)))?;
+                            let apart = limits.time(&memory, || {
                                 timed(|| singles.iter().try_for_each(|q| q.score_corpus(&corpus).map(drop)))
                             })?;
-                            let batch_shape = Shape { rows: rows * batch, ..shape };
-                            batch_shape.report(&format!("batch{batch}"), docs, together, json);
-                            batch_shape.report(&format!("singles{batch}"), docs, apart, json);
-                            if !json {
-                                println!("  batch of {batch} x {rows} rows: {:.2}x the throughput of {batch} single queries", apart / together);
-                            }
+                            // The batch reads the corpus once; the single queries once each.
+                            let batch_shape = Shape { rows: rows * batch, ..streamed };
+                            let singles_shape = Shape { passes: batch, ..batch_shape };
+                            lines.push(Line::case(batch_shape, format!("batch{batch}"), docs, together));
+                            lines.push(Line::case(singles_shape, format!("singles{batch}"), docs, apart));
+                            lines.push(Line::Text(format!(
+                                "  batch of {batch} x {rows} rows: {:.2}x the throughput of {batch} single queries",
+                                apart / together
+                            )));
                         }
+                        progress.inc(1);
                     }
                 }
+                limits.report(isa, threads, &lines, json);
+                progress.set_message(format!("{isa}: tiny shapes"));
                 tiny_shapes(isa, json)?;
             }
             Ok(())
@@ -127,6 +150,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
+/// One case's workload: the flops and bytes behind its efficiency.
 #[derive(Clone, Copy)]
 struct Shape {
     isa: Isa,
@@ -134,21 +158,42 @@ struct Shape {
     rows: usize,
     doc_rows: usize,
     dim: usize,
-    peak: f64,
-    bandwidth: f64,
+    /// Passes over the documents from DRAM; 0: re-read from cache, so no memory bound.
+    passes: usize,
+}
+
+/// A line of a section's table, printed once the section's limits are known.
+enum Line {
+    Case {
+        shape: Shape,
+        case: String,
+        docs: usize,
+        seconds: f64,
+    },
+    Text(String),
+}
+
+impl Line {
+    fn case(shape: Shape, case: impl Into<String>, docs: usize, seconds: f64) -> Line {
+        Line::Case {
+            shape,
+            case: case.into(),
+            docs,
+            seconds,
+        }
+    }
 }
 
 impl Shape {
-    fn report(&self, case: &str, docs: usize, seconds: f64, json: bool) {
+    /// Prints one case: its rate and its efficiency against the slower of its bounds, compute
+    /// (`2 n m dim` flops at the FMA peak) and, when it streams from DRAM, memory (the bytes
+    /// of every pass at the read bandwidth).
+    fn report(&self, case: &str, docs: usize, seconds: f64, limits: &Limits, json: bool) {
         let flops = 2.0 * (self.rows * self.doc_rows * self.dim * docs) as f64;
-        let bytes = (4 * self.doc_rows * self.dim * docs) as f64;
-        let compute_bound = flops / (self.peak * 1e9);
-        // A single resident document is re-read from cache: only the corpus has a memory bound.
-        let memory_bound = if case == "corpus" {
-            bytes / (self.bandwidth * 1e9)
-        } else {
-            0.0
-        };
+        let corpus_bytes = (4 * self.doc_rows * self.dim * docs) as f64;
+        let bytes = corpus_bytes * self.passes.max(1) as f64;
+        let compute_bound = flops / (limits.peak * 1e9);
+        let memory_bound = self.passes as f64 * corpus_bytes / (limits.bandwidth * 1e9);
         let (bound, bound_seconds) = if memory_bound > compute_bound {
             ("memory", memory_bound)
         } else {
@@ -158,10 +203,25 @@ impl Shape {
         let gbps = bytes / seconds / 1e9;
         let efficiency = bound_seconds / seconds;
         if json {
-            println!(
-                "{{\"case\":\"{case}\",\"isa\":\"{}\",\"threads\":{},\"query_rows\":{},\"doc_rows\":{},\"dim\":{},\"docs\":{docs},\"ms_per_query\":{:.6},\"gflops\":{gflops:.3},\"gbps\":{gbps:.3},\"peak_gflops\":{:.3},\"bandwidth_gbps\":{:.3},\"bound\":\"{bound}\",\"efficiency\":{efficiency:.4}}}",
-                self.isa, self.threads, self.rows, self.doc_rows, self.dim, seconds * 1e3, self.peak, self.bandwidth
-            );
+            let row = serde_json::json!({
+                "case": case,
+                "isa": self.isa.name(),
+                "threads": self.threads,
+                "query_rows": self.rows,
+                "doc_rows": self.doc_rows,
+                "dim": self.dim,
+                "docs": docs,
+                "ms_per_query": rounded(seconds * 1e3, 6),
+                "gflops": rounded(gflops, 3),
+                "gbps": rounded(gbps, 3),
+                "peak_gflops": rounded(limits.peak, 3),
+                "bandwidth_gbps": rounded(limits.bandwidth, 3),
+                "bound": bound,
+                "efficiency": rounded(efficiency, 4),
+                "layout": "rows",
+                "storage": "f32",
+            });
+            println!("{row}");
         } else {
             println!(
                 "{case:<9} {:>5} {:>8} {:>4} {docs:>5} {:>10.4} {gflops:>8.1} {gbps:>7.1} {bound:>8} {:>9.1}%",
@@ -172,15 +232,137 @@ impl Shape {
                 efficiency * 100.0
             );
         }
+        if efficiency > 1.0 {
+            // Not a faster-than-possible kernel: a bound read too low. The limits are the best
+            // of many probes around the cases, so this takes a probe that missed a fast spell
+            // of the machine (a shared or throttled host), or, for memory, a corpus small
+            // enough to stay partly in cache or a kernel whose prefetching reads DRAM faster
+            // than the probe's plain streaming sum.
+            let note = format!(
+                "  ^ {case}: above 100% of its {bound} bound: the machine ran it faster than every probe of its {}, so that reading is too low here (a shared or throttled host changed speed{}); rerun to confirm",
+                if bound == "memory" { "DRAM read bandwidth" } else { "FMA peak" },
+                if bound == "memory" {
+                    ", the corpus partly fits in cache, or the kernel's prefetching outran the probe's streaming sum"
+                } else {
+                    ""
+                }
+            );
+            if json {
+                super::progress::suspend(|| eprintln!("maxsim bench: {}", note.trim_start()));
+            } else {
+                println!("{note}");
+            }
+        }
     }
 }
 
-/// Seconds per call of `work`, repeated for at least `RESIDENT_TIME` (median of
-/// `REPETITIONS`): for work on data that stays in cache.
-fn time_repeated(mut work: impl FnMut() -> maxsim::Result<()>) -> Result<f64, Failure> {
-    median(|| time_repeated_once(&mut work))
+/// `value` rounded to `decimals` places, to keep JSON rows short; NaN stays NaN (and
+/// serde_json writes a non-finite number as `null`).
+fn rounded(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
 }
 
+/// The machine's limits for one ISA at one thread count: the FMA peak and the DRAM read
+/// bandwidth, each the best reading of its probes, taken before the section's first case and
+/// again before every timed repetition of every case. The best, not the median: noise on a
+/// shared host only ever slows a probe down, and a bound read too low would inflate every
+/// efficiency measured against it, while a machine that changes speed for seconds at a time
+/// is caught at its fast speed by one of the probes spread over the whole section.
+struct Limits {
+    kernel: Kernel,
+    /// Steps of `fma_peak_probe` that take each thread about `PEAK_RUN_TIME`.
+    iterations: usize,
+    peak: f64,
+    bandwidth: f64,
+    probes: usize,
+    /// Bytes read by one bandwidth probe.
+    read_bytes: usize,
+}
+
+impl Limits {
+    fn measure(kernel: Kernel, memory: &[f32]) -> Limits {
+        let mut limits = Limits {
+            kernel,
+            iterations: probe_iterations(kernel),
+            peak: 0.0,
+            bandwidth: 0.0,
+            probes: 0,
+            read_bytes: std::mem::size_of_val(memory),
+        };
+        for _ in 0..FIRST_PROBES {
+            limits.probe(memory);
+        }
+        limits
+    }
+
+    /// One FMA peak run and one DRAM read, every thread of the current pool at once.
+    fn probe(&mut self, memory: &[f32]) {
+        self.peak = self.peak.max(fma_peak_gflops(self.kernel, self.iterations));
+        self.bandwidth = self.bandwidth.max(dram_read_gbps(memory));
+        self.probes += 1;
+    }
+
+    /// The median of `REPETITIONS` runs of `measure`, each one after a probe.
+    fn time(
+        &mut self,
+        memory: &[f32],
+        mut measure: impl FnMut() -> Result<f64, Failure>,
+    ) -> Result<f64, Failure> {
+        let mut samples = Vec::with_capacity(REPETITIONS);
+        for _ in 0..REPETITIONS {
+            self.probe(memory);
+            samples.push(measure()?);
+        }
+        samples.sort_by(f64::total_cmp);
+        Ok(samples[REPETITIONS / 2])
+    }
+
+    /// Prints a section: its limits, then its table against them.
+    fn report(&self, isa: Isa, threads: usize, lines: &[Line], json: bool) {
+        if !json {
+            println!(
+                "\n{isa}, {threads} thread(s): FMA peak {:.1} GFLOP/s, DRAM read bandwidth {:.1} GB/s (measured now)",
+                self.peak, self.bandwidth
+            );
+            println!(
+                "  each the best of {} probes taken before and between the cases' repetitions, all threads started together: {} FMA chains per thread for {} ms; a {:.0} MB read",
+                self.probes,
+                maxsim::kernels::PEAK_PROBE_CHAINS,
+                PEAK_RUN_TIME.as_millis(),
+                self.read_bytes as f64 / 1e6
+            );
+            println!(
+                "{:<9} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
+                "case",
+                "rows",
+                "doc_rows",
+                "dim",
+                "docs",
+                "ms/query",
+                "GFLOP/s",
+                "GB/s",
+                "bound",
+                "efficiency"
+            );
+        }
+        for line in lines {
+            match line {
+                Line::Case {
+                    shape,
+                    case,
+                    docs,
+                    seconds,
+                } => shape.report(case, *docs, *seconds, self, json),
+                Line::Text(text) if !json => println!("{text}"),
+                Line::Text(_) => {}
+            }
+        }
+    }
+}
+
+/// Seconds per call of `work`, repeated for at least `RESIDENT_TIME`: for work on data that
+/// stays in cache.
 fn time_repeated_once(work: &mut impl FnMut() -> maxsim::Result<()>) -> Result<f64, Failure> {
     let mut calls = 0u32;
     let start = Instant::now();
@@ -200,49 +382,78 @@ fn timed(work: impl FnOnce() -> maxsim::Result<()>) -> Result<f64, Failure> {
     Ok(start.elapsed().as_secs_f64())
 }
 
-/// The median of `REPETITIONS` runs of `measure`.
-fn median(mut measure: impl FnMut() -> Result<f64, Failure>) -> Result<f64, Failure> {
-    let mut samples = (0..REPETITIONS)
-        .map(|_| measure())
-        .collect::<Result<Vec<_>, _>>()?;
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[REPETITIONS / 2])
+/// Runs `work(thread index)` once on every thread of the current pool at once, and returns
+/// the seconds from the first thread's start to the last thread's end. The threads wait for
+/// each other spinning, not asleep (a sleeping thread can take milliseconds to wake on a
+/// virtual machine), and each reads the clock itself once all have arrived, so the pool's
+/// start-up is outside the span; a late thread can only lengthen the span, never shorten it.
+fn concurrent_span(work: impl Fn(usize) + Sync) -> f64 {
+    let threads = rayon::current_num_threads();
+    let arrived = AtomicUsize::new(0);
+    let spans = rayon::broadcast(|context| {
+        arrived.fetch_add(1, Ordering::AcqRel);
+        let mut spins = 0u32;
+        while arrived.load(Ordering::Acquire) < threads {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(4096) {
+                // More threads than cores: let the others arrive.
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+        let start = Instant::now();
+        work(context.index());
+        (start, Instant::now())
+    });
+    let first = spans.iter().map(|&(start, _)| start).min();
+    let last = spans.iter().map(|&(_, end)| end).max();
+    match (first, last) {
+        (Some(first), Some(last)) => last.duration_since(first).as_secs_f64(),
+        _ => f64::NAN,
+    }
 }
 
-/// GFLOP/s of independent FMA chains on this ISA, on every thread of the current pool at once.
-fn fma_peak_gflops(kernel: Kernel) -> f64 {
-    let iterations = 4_000_000 / kernel.lanes();
-    let threads = rayon::current_num_threads();
-    let mut best = 0.0f64;
-    for _ in 0..REPETITIONS {
+/// Steps of this ISA's `fma_peak_probe` that take about `PEAK_RUN_TIME` on this thread now.
+fn probe_iterations(kernel: Kernel) -> usize {
+    let mut iterations = 1usize << 10;
+    loop {
         let start = Instant::now();
-        rayon::broadcast(|_| {
-            std::hint::black_box(kernel.fma_peak_probe(std::hint::black_box(iterations)))
-        });
-        let flops = (kernel.probe_flops(iterations) * threads) as f64;
-        best = best.max(flops / start.elapsed().as_secs_f64() / 1e9);
+        std::hint::black_box(kernel.fma_peak_probe(std::hint::black_box(iterations)));
+        let took = start.elapsed();
+        if took >= PEAK_RUN_TIME / 8 || iterations > usize::MAX / 64 {
+            let scale = PEAK_RUN_TIME.as_secs_f64() / took.as_secs_f64().max(1e-9);
+            return ((iterations as f64 * scale) as usize).max(1);
+        }
+        iterations *= 2;
     }
-    best
 }
 
-/// Read bandwidth from DRAM, in GB/s, on every thread of the current pool at once: each sums
-/// its share of a buffer of `floats` (at least 256 MiB) that does not fit in cache. Portable
-/// SIMD (`wide`) suffices: the loop is bound by memory, not by adds.
-fn dram_read_gbps(floats: usize) -> f64 {
-    let floats = floats.max(64 << 20);
-    let buffer: Vec<f32> = (0..floats).map(|i| (i % 7) as f32).collect();
-    let threads = rayon::current_num_threads();
-    let share = floats.div_ceil(threads);
-    let mut best = 0.0f64;
-    for _ in 0..REPETITIONS {
-        let start = Instant::now();
-        rayon::broadcast(|context| {
-            let part = buffer.chunks(share).nth(context.index()).unwrap_or(&[]);
-            std::hint::black_box(sum(std::hint::black_box(part)))
-        });
-        best = best.max((floats * 4) as f64 / start.elapsed().as_secs_f64() / 1e9);
-    }
-    best
+/// GFLOP/s of one run of `iterations` steps of independent FMA chains on this ISA, on every
+/// thread of the current pool at once.
+fn fma_peak_gflops(kernel: Kernel, iterations: usize) -> f64 {
+    let span = concurrent_span(|_| {
+        std::hint::black_box(kernel.fma_peak_probe(std::hint::black_box(iterations)));
+    });
+    let flops = (kernel.probe_flops(iterations) * rayon::current_num_threads()) as f64;
+    flops / span / 1e9
+}
+
+/// A buffer for `dram_read_gbps`: `floats`, and at least 256 MiB, so it does not fit in cache.
+fn dram_buffer(floats: usize) -> Vec<f32> {
+    (0..floats.max(64 << 20)).map(|i| (i % 7) as f32).collect()
+}
+
+/// Read bandwidth from DRAM, in GB/s, of one read of `buffer` by every thread of the current
+/// pool at once, each summing its share. Portable SIMD (`wide`) suffices: the loop is bound by
+/// memory, not by adds.
+fn dram_read_gbps(buffer: &[f32]) -> f64 {
+    let share = buffer.len().div_ceil(rayon::current_num_threads());
+    let span = concurrent_span(|index| {
+        let part = buffer.chunks(share).nth(index).unwrap_or(&[]);
+        std::hint::black_box(sum(std::hint::black_box(part)));
+    });
+    std::mem::size_of_val(buffer) as f64 / span / 1e9
 }
 
 fn sum(values: &[f32]) -> f32 {
@@ -292,10 +503,20 @@ fn tiny_shapes(isa: Isa, json: bool) -> Result<(), Failure> {
             samples[REPETITIONS / 2]
         });
         if json {
-            println!(
-                "{{\"case\":\"tiny\",\"isa\":\"{isa}\",\"threads\":1,\"query_rows\":{rows},\"doc_rows\":{doc_rows},\"dim\":{dim},\"docs\":1,\"ns_per_score\":{:.2},\"scalar_ns_per_score\":{:.2}}}",
-                ns[0], ns[1]
-            );
+            let row = serde_json::json!({
+                "case": "tiny",
+                "isa": isa.name(),
+                "threads": 1,
+                "query_rows": rows,
+                "doc_rows": doc_rows,
+                "dim": dim,
+                "docs": 1,
+                "ns_per_score": rounded(ns[0], 2),
+                "scalar_ns_per_score": rounded(ns[1], 2),
+                "layout": "rows",
+                "storage": "f32",
+            });
+            println!("{row}");
         } else {
             println!(
                 "  {rows}x{doc_rows}x{dim}: {isa} {:.1} ns, scalar {:.1} ns ({:.2}x faster)",
@@ -306,16 +527,4 @@ fn tiny_shapes(isa: Isa, json: bool) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn list(args: &Args, name: &str, default: &str) -> Result<Vec<usize>, Failure> {
-    args.get(name)
-        .unwrap_or(default)
-        .split(',')
-        .map(|item| {
-            item.trim()
-                .parse()
-                .map_err(|_| Failure::Usage(format!("--{name}: {item:?} is not a number")))
-        })
-        .collect()
 }

@@ -5,52 +5,61 @@ use std::time::Instant;
 
 use maxsim::{Corpus, Isa, PreparedQuery, TokenMatrix};
 
-use super::{args::Args, chosen_isa, system, thread_pool, Failure};
+use super::args::DemoArgs;
+use super::out::{outln, Out};
+use super::progress::Progress;
+use super::{chosen_isa, system, thread_pool, Failure};
 
 /// Timed repetitions of each full rerank; the median is reported.
 const REPETITIONS: usize = 5;
 /// Pages whose dispatched scores are compared with the scalar reference.
 const CHECKED_PAGES: usize = 8;
 
-pub fn run(args: Args) -> Result<(), Failure> {
-    let pages: usize = args.number("pages", 500)?;
-    let doc_rows: usize = args.number("doc-rows", 1038)?;
-    let dim: usize = args.number("dim", 128)?;
-    let seed: u64 = args.number("seed", 42)?;
-    if pages == 0 || doc_rows == 0 || dim == 0 {
-        return Err(Failure::Usage(
-            "--pages, --doc-rows and --dim must be at least 1".into(),
-        ));
-    }
-    let isa = chosen_isa(&args)?;
+pub fn run(args: DemoArgs) -> Result<(), Failure> {
+    let DemoArgs {
+        pages,
+        doc_rows,
+        dim,
+        seed,
+        run,
+    } = args;
+    let isa = chosen_isa(run.isa)?;
+    let mut out = Out::eager();
 
-    println!(
+    outln!(
+        out,
         "maxsim demo: {pages} pages x {doc_rows} tokens x dim {dim}, seeded synthetic unit vectors (seed {seed})"
-    );
-    println!("cpu: {} ({})", system::cpu_model(), std::env::consts::ARCH);
-    println!(
+    )?;
+    outln!(
+        out,
+        "cpu: {} ({})",
+        system::cpu_model(),
+        std::env::consts::ARCH
+    )?;
+    outln!(
+        out,
         "ISAs this CPU runs: {}; dispatched: {isa} ({} query rows per register)",
         system::isa_names(&maxsim::supported_isas()),
         isa.lanes()
-    );
+    )?;
 
     let mut rng = SplitMix(seed);
     let started = Instant::now();
-    let corpus = unit_vectors(&mut rng, pages * doc_rows, dim);
-    println!(
+    let corpus = pages_of_unit_vectors(&mut rng, pages, doc_rows, dim);
+    outln!(
+        out,
         "corpus: {:.1} MB generated in {:.2} s",
         (corpus.len() * 4) as f64 / 1e6,
         started.elapsed().as_secs_f64()
-    );
+    )?;
     let pages_corpus = Corpus::from_padded(&corpus[..], (pages, doc_rows, dim))?;
     let page = |p: usize| {
         pages_corpus
             .get(p)
             .ok_or_else(|| Failure::Error(format!("no page {p}").into()))
     };
-    let threads: usize = args.number("threads", 0)?;
-    let pool = thread_pool(threads)?;
-    println!("threads: {}", pool.current_num_threads());
+    let pool = thread_pool(run.threads.unwrap_or(0))?;
+    outln!(out, "threads: {}", pool.current_num_threads())?;
 
     for query_rows in [32, 10] {
         // Each query is planted: noisy copies of tokens of one page, which should rank first.
@@ -79,27 +88,32 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let mut ranked: Vec<usize> = (0..pages).collect();
         ranked.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
 
-        println!();
-        println!("query of {query_rows} tokens (planted from page {planted}):");
-        println!(
+        outln!(out)?;
+        outln!(
+            out,
+            "query of {query_rows} tokens (planted from page {planted}):"
+        )?;
+        outln!(
+            out,
             "  time per query: {:.3} ms (median of {REPETITIONS}), {:.0} docs/s, {:.1} GFLOP/s",
             seconds * 1e3,
             pages as f64 / seconds,
             flops / seconds / 1e9
-        );
+        )?;
         let top: Vec<String> = ranked
             .iter()
             .take(5)
             .map(|&p| format!("page {p} ({:.4})", scores[p]))
             .collect();
-        println!("  top 5: {}", top.join(", "));
-        println!(
+        outln!(out, "  top 5: {}", top.join(", "))?;
+        outln!(
+            out,
             "  planted page ranked: {}",
             ranked
                 .iter()
                 .position(|&p| p == planted)
                 .map_or(0, |r| r + 1)
-        );
+        )?;
 
         let reference = PreparedQuery::with_isa(query, Isa::Scalar)?;
         let sample = sample_pages(&ranked, CHECKED_PAGES);
@@ -109,7 +123,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 mismatches += 1;
             }
         }
-        println!(
+        outln!(
+            out,
             "  bit-identical to the scalar reference on {} sampled pages: {}",
             sample.len(),
             if mismatches == 0 {
@@ -117,7 +132,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             } else {
                 format!("NO, {mismatches} differ")
             }
-        );
+        )?;
         if mismatches != 0 {
             return Err(Failure::Error(
                 format!("{isa} scores differ from the scalar reference on {mismatches} pages")
@@ -125,7 +140,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ));
         }
     }
-    Ok(())
+    out.finish()
 }
 
 /// The top pages and some spread through the ranking, without repeats.
@@ -137,6 +152,25 @@ fn sample_pages(ranked: &[usize], count: usize) -> Vec<usize> {
     sample.dedup();
     sample.truncate(count);
     sample
+}
+
+/// `pages * doc_rows` unit vectors, the same as [`unit_vectors`] draws, page by page with a
+/// progress bar (on a terminal).
+fn pages_of_unit_vectors(
+    rng: &mut SplitMix,
+    pages: usize,
+    doc_rows: usize,
+    dim: usize,
+) -> Vec<f32> {
+    let progress = Progress::new(pages as u64, "generating the corpus");
+    let mut data = Vec::with_capacity(pages * doc_rows * dim);
+    for _ in 0..pages {
+        let start = data.len();
+        data.extend((0..doc_rows * dim).map(|_| rng.unit()));
+        data[start..].chunks_exact_mut(dim).for_each(normalize);
+        progress.inc(1);
+    }
+    data
 }
 
 pub fn unit_vectors(rng: &mut SplitMix, rows: usize, dim: usize) -> Vec<f32> {

@@ -1,64 +1,144 @@
-//! `maxsim score` and `maxsim search`: `.npy` embeddings scored on all cores.
+//! `maxsim score` and `maxsim search`: a query scored on all cores against `.npy` embeddings or
+//! an index file written by `maxsim index`.
 
-use std::io::{self, BufWriter, Write};
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
+use std::time::Instant;
 
-use maxsim::{npy, Corpus, Error, PreparedQuery, TokenMatrix};
+use maxsim::{npy, Corpus, Documents, Error, Index, PreparedQuery, TokenMatrix};
 
-use super::{args::Args, chosen_isa, thread_pool, Failure};
+use super::args::{InputArgs, RunArgs, ScoreArgs, SearchArgs};
+use super::out::{outln, Out};
+use super::progress::Progress;
+use super::{chosen_isa, thread_pool, Failure};
 
 /// One score per document, one per line. With `--repeat R`, the scoring (not the reading)
 /// runs R times and the median time goes to standard error, for timing against other tools.
-pub fn run_score(args: Args) -> Result<(), Failure> {
-    let (query, corpus) = load(&args)?;
-    let repeat: usize = args.number("repeat", 1)?;
-    let mut scores = vec![0.0f32; corpus.len()];
-    let (times, threads) = in_pool(&args, || {
-        let times = (0..repeat.max(1))
-            .map(|_| {
-                let start = std::time::Instant::now();
-                query
-                    .score_corpus_into(&corpus, &mut scores)
-                    .map(|()| start.elapsed().as_secs_f64())
-            })
-            .collect::<Result<Vec<f64>, _>>();
-        (times, rayon::current_num_threads())
-    })?;
-    let mut times = times?;
-    if repeat > 1 {
-        times.sort_by(f64::total_cmp);
-        eprintln!(
-            "maxsim: scored {} documents ({} token rows) in {:.3} ms (median of {repeat}, {}, {} threads)",
-            corpus.len(),
-            corpus.total_rows(),
-            times[times.len() / 2] * 1e3,
-            query.isa(),
-            threads
-        );
+pub fn run_score(args: ScoreArgs) -> Result<(), Failure> {
+    let ScoreArgs { input, repeat, run } = args;
+    let (query, docs) = load(&input, &run)?;
+    let scores = match &docs {
+        Docs::Corpus(corpus) => score(&query, corpus, corpus.total_rows(), repeat, &run)?,
+        Docs::Index(index) => score(&query, index, index.total_rows(), repeat, &run)?,
+    };
+    let mut out = Out::buffered();
+    for score in &scores {
+        outln!(out, "{score:?}")?;
     }
-    print_lines(scores.iter().map(|score| format!("{score:?}")))
+    out.finish()
 }
 
-/// The `--k` best documents as `index<TAB>score` lines, best first.
-pub fn run_search(args: Args) -> Result<(), Failure> {
-    let k: usize = args.number("k", 10)?;
-    let (query, corpus) = load(&args)?;
-    let hits = in_pool(&args, || query.top_k(&corpus, k))??;
-    print_lines(
-        hits.iter()
-            .map(|hit| format!("{}\t{:?}", hit.index, hit.score)),
-    )
+/// The `--k` best documents as `index<TAB>score` lines, best first. With `--repeat R`, as for
+/// `score`.
+pub fn run_search(args: SearchArgs) -> Result<(), Failure> {
+    let SearchArgs {
+        input,
+        k,
+        repeat,
+        run,
+    } = args;
+    let (query, docs) = load(&input, &run)?;
+    let hits = match &docs {
+        Docs::Corpus(corpus) => search(&query, corpus, corpus.total_rows(), k, repeat, &run)?,
+        Docs::Index(index) => search(&query, index, index.total_rows(), k, repeat, &run)?,
+    };
+    let mut out = Out::buffered();
+    for hit in &hits {
+        outln!(out, "{}\t{:?}", hit.index, hit.score)?;
+    }
+    out.finish()
 }
 
-fn load(args: &Args) -> Result<(PreparedQuery, Corpus<'static>), Failure> {
-    let query_path = Path::new(args.required("query")?);
-    let docs_path = Path::new(args.required("docs")?);
-    let isa = chosen_isa(args)?;
+fn score<D: Documents>(
+    query: &PreparedQuery,
+    docs: &D,
+    total_rows: usize,
+    repeat: usize,
+    run: &RunArgs,
+) -> Result<Vec<f32>, Failure> {
+    let mut scores = vec![0.0f32; docs.len()];
+    let ((), median, threads) = timed(run, repeat, || query.score_corpus_into(docs, &mut scores))?;
+    if repeat > 1 {
+        report_time(format_args!(
+            "scored {} documents ({} token rows) in {:.3} ms (median of {repeat}, {}, {threads} threads)",
+            docs.len(),
+            total_rows,
+            median * 1e3,
+            query.isa(),
+        ));
+    }
+    Ok(scores)
+}
 
-    let query = npy::read_f32_file(query_path)?;
+fn search<D: Documents>(
+    query: &PreparedQuery,
+    docs: &D,
+    total_rows: usize,
+    k: usize,
+    repeat: usize,
+    run: &RunArgs,
+) -> Result<Vec<maxsim::Hit>, Failure> {
+    let (hits, median, threads) = timed(run, repeat, || query.top_k(docs, k))?;
+    if repeat > 1 {
+        report_time(format_args!(
+            "searched {} documents ({} token rows) for the best {k} in {:.3} ms (median of {repeat}, {}, {threads} threads)",
+            docs.len(),
+            total_rows,
+            median * 1e3,
+            query.isa(),
+        ));
+    }
+    Ok(hits)
+}
+
+/// Runs `work` `repeat` times (at least once) on the `--threads` pool: the last result, the
+/// median time in seconds, and the pool's thread count.
+fn timed<T: Send>(
+    run: &RunArgs,
+    repeat: usize,
+    mut work: impl FnMut() -> Result<T, Error> + Send,
+) -> Result<(T, f64, usize), Failure> {
+    let (result, threads) = in_pool(run, || {
+        let mut once = || {
+            let start = Instant::now();
+            work().map(|value| (value, start.elapsed().as_secs_f64()))
+        };
+        let result = once().and_then(|(mut value, first)| {
+            let mut times = vec![first];
+            for _ in 1..repeat {
+                let (next, time) = once()?;
+                value = next;
+                times.push(time);
+            }
+            times.sort_by(f64::total_cmp);
+            Ok((value, times[times.len() / 2]))
+        });
+        (result, rayon::current_num_threads())
+    })?;
+    let (value, median) = result?;
+    Ok((value, median, threads))
+}
+
+/// A timing line on standard error. Timing is a side note: a closed standard error does not
+/// stop the results.
+fn report_time(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr(), "maxsim: {line}");
+}
+
+/// What a query is scored against: documents read from `.npy` files, or a loaded index.
+enum Docs {
+    Corpus(Corpus<'static>),
+    Index(Index),
+}
+
+fn load(input: &InputArgs, run: &RunArgs) -> Result<(PreparedQuery, Docs), Failure> {
+    let isa = chosen_isa(run.isa)?;
+
+    let query = npy::read_f32_file(&input.query)?;
     let &[_, dim] = query.shape.as_slice() else {
         return Err(Error::Format {
-            source: query_path.display().to_string(),
+            source: input.query.display().to_string(),
             message: format!(
                 "the query must be 2-D (n, dim), got shape {:?}",
                 query.shape
@@ -66,47 +146,77 @@ fn load(args: &Args) -> Result<(PreparedQuery, Corpus<'static>), Failure> {
         }
         .into());
     };
-    let lengths = match args.get("lengths") {
-        Some(path) => Some(npy::read_lengths_file(Path::new(path))?),
-        None => None,
+    let (docs, doc_dim) = match (&input.index, &input.docs) {
+        (Some(path), _) => {
+            let index = Index::load(path)?;
+            let doc_dim = index.dim();
+            (Docs::Index(index), doc_dim)
+        }
+        (None, Some(path)) => {
+            let corpus = read_corpus(path, input.lengths.as_deref(), None)?;
+            let doc_dim = corpus.dim();
+            (Docs::Corpus(corpus), doc_dim)
+        }
+        // clap requires one of the two.
+        (None, None) => return Err(Failure::Error("--docs or --index is required".into())),
     };
-    let docs_source = docs_path.display().to_string();
-    let corpus = npy::corpus(
-        npy::read_f32_file(docs_path)?,
-        lengths.as_deref(),
-        &docs_source,
-    )?;
-    if corpus.dim() != dim {
+    if doc_dim != dim {
         return Err(Error::DimMismatch {
             query_dim: dim,
-            doc_dim: corpus.dim(),
+            doc_dim,
         }
         .into());
     }
     let query = PreparedQuery::with_isa(TokenMatrix::new(&query.data, dim)?, isa)?;
-    Ok((query, corpus))
+    Ok((query, docs))
+}
+
+/// Documents from `.npy` files: float32 or float16 tokens, `(total_rows, dim)` with lengths
+/// or `(num_docs, rows, dim)` padded with optional lengths. The documents' bytes advance
+/// `progress`, if given, as they are read.
+pub fn read_corpus(
+    docs: &Path,
+    lengths: Option<&Path>,
+    progress: Option<&Progress>,
+) -> Result<Corpus<'static>, Failure> {
+    let lengths = match lengths {
+        Some(path) => Some(npy::read_lengths_file(path)?),
+        None => None,
+    };
+    let source = docs.display().to_string();
+    let file = File::open(docs).map_err(|e| Error::Io {
+        source: source.clone(),
+        message: e.to_string(),
+    })?;
+    let reader = Counted {
+        inner: BufReader::new(file),
+        progress,
+    };
+    let corpus = npy::corpus(
+        npy::read_floats(reader, &source)?,
+        lengths.as_deref(),
+        &source,
+    )?;
+    Ok(corpus)
+}
+
+/// A reader that advances a progress bar by the bytes it reads.
+struct Counted<'p, R> {
+    inner: R,
+    progress: Option<&'p Progress>,
+}
+
+impl<R: Read> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        if let Some(progress) = self.progress {
+            progress.inc(read as u64);
+        }
+        Ok(read)
+    }
 }
 
 /// Runs `work` on a pool of `--threads` threads (default: all cores).
-pub fn in_pool<T: Send>(args: &Args, work: impl FnOnce() -> T + Send) -> Result<T, Failure> {
-    Ok(thread_pool(args.number("threads", 0)?)?.install(work))
-}
-
-fn print_lines(lines: impl Iterator<Item = String>) -> Result<(), Failure> {
-    let mut out = BufWriter::new(io::stdout().lock());
-    for line in lines {
-        if let Err(e) = writeln!(out, "{line}") {
-            return quiet_on_broken_pipe(e);
-        }
-    }
-    out.flush().or_else(quiet_on_broken_pipe)
-}
-
-/// A reader that stopped reading (`| head`) is not an error.
-fn quiet_on_broken_pipe(e: io::Error) -> Result<(), Failure> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(())
-    } else {
-        Err(e.into())
-    }
+pub fn in_pool<T: Send>(run: &RunArgs, work: impl FnOnce() -> T + Send) -> Result<T, Failure> {
+    Ok(thread_pool(run.threads.unwrap_or(0))?.install(work))
 }

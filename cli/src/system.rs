@@ -1,6 +1,7 @@
 //! What this machine is: CPU model and kernels.
 
-use super::{args::Args, Failure};
+use super::out::{outln, Out};
+use super::Failure;
 
 /// The CPU's model name from `/proc/cpuinfo`, where there is one.
 pub fn cpu_model() -> String {
@@ -22,14 +23,15 @@ pub fn isa_names(isas: &[maxsim::Isa]) -> String {
         .join(", ")
 }
 
-pub fn run_isa(_args: Args) -> Result<(), Failure> {
-    println!("cpu: {} ({})", cpu_model(), std::env::consts::ARCH);
-    println!("supported: {}", isa_names(&maxsim::supported_isas()));
-    println!("best: {}", maxsim::Isa::best_supported());
-    match std::env::var(maxsim::ISA_ENV) {
-        Ok(cap) => println!("{}: {cap}", maxsim::ISA_ENV),
-        Err(_) => println!("{}: (unset)", maxsim::ISA_ENV),
+pub fn run_isa() -> Result<(), Failure> {
+    let mut out = Out::eager();
+    outln!(out, "cpu: {} ({})", cpu_model(), std::env::consts::ARCH)?;
+    outln!(out, "supported: {}", isa_names(&maxsim::supported_isas()))?;
+    outln!(out, "best: {}", maxsim::Isa::best_supported())?;
+    match std::env::var_os(maxsim::ISA_ENV) {
+        Some(cap) => outln!(out, "{}: {}", maxsim::ISA_ENV, cap.to_string_lossy())?,
+        None => outln!(out, "{}: (unset)", maxsim::ISA_ENV)?,
     }
-    println!("selected: {}", maxsim::selected_isa()?);
-    Ok(())
+    outln!(out, "selected: {}", maxsim::selected_isa()?)?;
+    out.finish()
 }

@@ -3,8 +3,9 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use common::{npy_bytes, npy_f32, random_buffer, Rng, Values};
 use maxsim::{Isa, PreparedQuery, TokenMatrix};
@@ -306,18 +307,272 @@ fn usage_errors_exit_2() {
     for args in [
         &["score"][..],
         &["score", "--query"],
+        &["score", "--query", "q.npy"],
         &["frobnicate"],
+        &["--bogus"],
         &["score", "--bogus", "x"],
+        &[
+            "search", "--query", "q.npy", "--docs", "d.npy", "--k", "many",
+        ],
+        &["demo", "--pages", "x"],
+        &["demo", "--pages", "0"],
+        &["--pages", "-1"],
+        &["demo", "--isa", "avx1024"],
+        &["isa", "--json"],
+        &["bench", "--json", "true"],
+        &["bench", "--rows", "4,x"],
+        &["bench", "--threads", "1,0"],
+        &["bench", "--isa", "everything"],
+        &["--pages", "3", "score"],
+        &[
+            "score", "--query", "q.npy", "--docs", "d.npy", "--index", "i",
+        ],
     ] {
         let output = maxsim(args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(stderr(&output).contains("usage:"));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains("--help"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(stdout(&output).is_empty(), "{args:?}");
     }
+    // A missing option names what is missing, with the usage.
+    let err = stderr(&maxsim(&["score", "--docs", "d.npy"]));
+    assert!(err.contains("--query <Q.npy>"), "{err}");
+    assert!(err.contains("Usage: maxsim score"), "{err}");
+}
+
+#[test]
+fn version_and_help_exit_0() {
+    for flag in ["--version", "-V"] {
+        let output = maxsim(&[flag]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(
+            stdout(&output),
+            format!("maxsim {}\n", env!("CARGO_PKG_VERSION"))
+        );
+    }
+    for (args, usage) in [
+        (&["--help"][..], "Usage: maxsim [OPTIONS]"),
+        (&["-h"], "Usage: maxsim [OPTIONS]"),
+        (&["help"], "Usage: maxsim [OPTIONS]"),
+        (&["demo", "--help"], "Usage: maxsim demo [OPTIONS]"),
+        (
+            &["score", "--help"],
+            "Usage: maxsim score [OPTIONS] --query",
+        ),
+        (&["score", "-h"], "Usage: maxsim score [OPTIONS] --query"),
+        (&["search", "-h"], "Usage: maxsim search [OPTIONS] --query"),
+        (&["isa", "--help"], "Usage: maxsim isa"),
+        (&["bench", "-h"], "Usage: maxsim bench [OPTIONS]"),
+        (&["help", "bench"], "Usage: maxsim bench [OPTIONS]"),
+    ] {
+        let output = maxsim(args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).is_empty(), "{args:?}: {}", stderr(&output));
+        assert!(
+            stdout(&output).contains(usage),
+            "{args:?}: {}",
+            stdout(&output)
+        );
+    }
+    // Defaults are documented.
+    let help = stdout(&maxsim(&["bench", "--help"]));
+    for default in ["[default: 1]", "[default: 32,10]", "[default: 1038]"] {
+        assert!(help.contains(default), "{default} missing from {help}");
+    }
+    let help = stdout(&maxsim(&["search", "--help"]));
+    assert!(help.contains("[default: 10]"), "{help}");
+}
+
+#[test]
+fn demo_is_the_default_command() {
+    let output = maxsim(&[
+        "--pages",
+        "3",
+        "--doc-rows",
+        "50",
+        "--dim",
+        "8",
+        "--threads",
+        "1",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("maxsim demo: 3 pages x 50 tokens x dim 8,"),
+        "{text}"
+    );
+    assert!(text.contains("threads: 1\n"), "{text}");
+    // Standard error is not a terminal here: no progress bar, nothing extra.
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+}
+
+/// Runs maxsim with standard output a pipe whose reader has already gone, as when
+/// `maxsim ... | head` has exited.
+fn with_stdout_closed(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_maxsim"))
+        .args(args)
+        .env_remove(maxsim::ISA_ENV)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run maxsim")
+}
+
+/// `count` documents of one token each, padded, and a query, as .npy files.
+fn many_documents(dir: &Path, count: usize) -> (String, String) {
+    let dim = 4;
+    let mut rng = Rng(3);
+    let q = random_buffer(&mut rng, 2, dim, 0, Values::Unit);
+    let d = random_buffer(&mut rng, count, dim, 0, Values::Unit);
+    (
+        write(dir, "q.npy", &npy_f32(&[2, dim], &q)),
+        write(dir, "d.npy", &npy_f32(&[count, 1, dim], &d)),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let dir = scratch("closed_stdout");
+    // 100,000 lines of scores: far more than a pipe holds.
+    let (query, docs) = many_documents(&dir, 100_000);
+    let tiny_bench = [
+        "--docs",
+        "2",
+        "--doc-rows",
+        "8",
+        "--resident-docs",
+        "1",
+        "--rows",
+        "4",
+        "--dims",
+        "8",
+        "--batch",
+        "1",
+    ];
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["demo", "--pages", "3", "--doc-rows", "50"],
+        vec!["--pages", "3", "--doc-rows", "50"],
+        vec!["isa"],
+        vec!["score", "--query", &query, "--docs", &docs],
+        vec![
+            "search", "--query", &query, "--docs", &docs, "--k", "100000",
+        ],
+        [&["bench"][..], &tiny_bench].concat(),
+        // JSON lines come from inside the measurement, on the pool's threads.
+        [&["bench", "--json", "--threads", "1"][..], &tiny_bench].concat(),
+        vec!["--help"],
+        vec!["score", "--help"],
+        vec!["--version"],
+    ];
+    for args in cases {
+        let output = with_stdout_closed(&args);
+        let err = stderr(&output);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+        assert!(output.status.success(), "{args:?}: {:?}", output.status);
+    }
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_score_quietly() {
+    let dir = scratch("head");
+    let (query, docs) = many_documents(&dir, 100_000);
+    // `maxsim score ... | head -1`
+    let mut child = Command::new(env!("CARGO_BIN_EXE_maxsim"))
+        .args(["score", "--query", &query, "--docs", &docs])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.trim().parse::<f32>().is_ok(), "{first:?}");
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(err.is_empty(), "{err}");
+    assert!(output.status.success(), "{:?}", output.status);
+}
+
+#[test]
+fn errors_are_one_line_with_status_1() {
+    let dir = scratch("one_line");
+    let docs = write(&dir, "d.npy", &npy_f32(&[1, 1, 2], &[1.0, 0.0]));
+    let lacking = Isa::ALL.into_iter().find(|isa| !isa.is_supported());
+    let mut cases = vec![
+        (
+            vec!["score", "--query", "/nonexistent/q.npy", "--docs", &docs],
+            "/nonexistent/q.npy",
+        ),
+        (
+            vec!["search", "--query", &docs, "--docs", "/nonexistent/d.npy"],
+            "2-D",
+        ),
+    ];
+    if let Some(lacking) = lacking {
+        cases.push((
+            vec!["demo", "--pages", "2", "--isa", lacking.name()],
+            "cannot run",
+        ));
+    }
+    for (args, needle) in cases {
+        let output = maxsim(&args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("maxsim: error: "), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn paths_need_not_be_utf8() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let dir = scratch("non_utf8");
+    let q = [0.5f32, -1.0, 2.0, 0.25];
+    let d = [1.0f32, 0.0, 0.0, 1.0, -1.0, 0.5, 0.5, 0.5];
+    let query = dir.join(OsStr::from_bytes(b"q\xff.npy"));
+    let docs = dir.join(OsStr::from_bytes(b"d\xfe.npy"));
+    std::fs::write(&query, npy_f32(&[1, 4], &q)).unwrap();
+    std::fs::write(&docs, npy_f32(&[2, 1, 4], &d)).unwrap();
+    let run = |query: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_maxsim"))
+            .arg("score")
+            .arg("--query")
+            .arg(query)
+            .arg("--docs")
+            .arg(&docs)
+            .output()
+            .unwrap()
+    };
+    let output = run(&query);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let expected: Vec<f32> = d
+        .chunks(4)
+        .map(|doc| {
+            maxsim::maxsim(
+                TokenMatrix::new(&q, 4).unwrap(),
+                TokenMatrix::new(doc, 4).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(parse_scores(&stdout(&output)), expected);
+
+    // A missing one is named in the error, as well as it can be shown.
+    let output = run(&dir.join(OsStr::from_bytes(b"gone\xff.npy")));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("maxsim: error: "), "{err}");
+    assert!(err.contains("gone\u{fffd}.npy"), "{err}");
 }
 
 #[test]
@@ -439,9 +694,9 @@ fn bench_reports_json_with_the_documented_fields() {
         "--threads",
         "1,2",
         "--json",
-        "true",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
     let text = stdout(&output);
     let lines: Vec<&str> = text.lines().collect();
     for case in ["resident", "corpus", "top10", "batch2", "singles2"] {
@@ -473,4 +728,540 @@ fn bench_reports_json_with_the_documented_fields() {
         }
     }
     assert!(lines.iter().any(|l| l.contains("\"case\":\"tiny\"")));
+}
+
+/// A query and documents written both ways the programs take them: padded `(num_docs, rows,
+/// dim)` with lengths, and concatenated `(total_rows, dim)` with the same lengths.
+struct Layouts {
+    q: Vec<f32>,
+    /// The documents concatenated (what both layouts hold).
+    d: Vec<f32>,
+    lengths: Vec<usize>,
+    dim: usize,
+    query: String,
+    /// `(file, lengths)` of the padded and the concatenated layout.
+    layouts: [(String, String); 2],
+}
+
+fn layouts(dir: &Path, dim: usize, lengths: &[usize], seed: u64, values: Values) -> Layouts {
+    let files = concatenated(dir, dim, lengths, seed, values);
+    let padded_rows = lengths.iter().copied().max().unwrap_or(0) + 2;
+    let mut padded = vec![-7.5f32; lengths.len() * padded_rows * dim];
+    let mut start = 0;
+    for (doc, &len) in lengths.iter().enumerate() {
+        let at = doc * padded_rows * dim;
+        padded[at..at + len * dim].copy_from_slice(&files.d[start * dim..(start + len) * dim]);
+        start += len;
+    }
+    let padded = write(
+        dir,
+        "padded.npy",
+        &npy_f32(&[lengths.len(), padded_rows, dim], &padded),
+    );
+    Layouts {
+        q: files.q,
+        d: files.d,
+        lengths: lengths.to_vec(),
+        dim,
+        query: files.query,
+        layouts: [(padded, files.l32), (files.docs, files.l64)],
+    }
+}
+
+/// `maxsim index`, which must succeed quietly but for its one summary line.
+fn index(docs: &str, lengths: Option<&str>, dtype: &str, out: &str) {
+    let mut args = vec!["index", "--docs", docs, "--dtype", dtype, "--out", out];
+    if let Some(lengths) = lengths {
+        args.extend(["--lengths", lengths]);
+    }
+    let output = maxsim(&args);
+    let err = stderr(&output);
+    assert!(output.status.success(), "{args:?}: {err}");
+    assert!(stdout(&output).is_empty(), "{args:?}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    assert!(err.starts_with("maxsim: indexed "), "{err}");
+    assert!(err.contains(&format!(" as {dtype}: ")), "{err}");
+}
+
+/// What a successful run printed.
+fn success(args: &[&str]) -> String {
+    let output = maxsim(args);
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    stdout(&output)
+}
+
+#[test]
+fn score_and_search_over_an_index_print_what_they_print_over_its_documents() {
+    let dir = scratch("index_score");
+    let files = layouts(&dir, 24, &[5, 0, 40, 1, 17, 16], 21, Values::Mixed);
+    let corpus = maxsim::Corpus::from_lengths(&files.d[..], files.dim, &files.lengths).unwrap();
+    let query = PreparedQuery::new(TokenMatrix::new(&files.q, files.dim).unwrap()).unwrap();
+    let lines = |scores: &[f32]| -> String { scores.iter().map(|s| format!("{s:?}\n")).collect() };
+
+    for storage in maxsim::Storage::ALL {
+        let dtype = storage.name();
+        // The documents as the index stores them, widened back to f32.
+        let expected = maxsim::Index::from_corpus(&corpus, storage).unwrap();
+        let rounded: Vec<f32> = (0..expected.len())
+            .flat_map(|i| {
+                expected
+                    .document(i)
+                    .unwrap()
+                    .as_matrix()
+                    .as_slice()
+                    .to_vec()
+            })
+            .collect();
+        let rounded_docs = write(
+            &dir,
+            &format!("rounded-{dtype}.npy"),
+            &npy_f32(&[rounded.len() / files.dim, files.dim], &rounded),
+        );
+        let lengths = &files.layouts[1].1;
+        let over_rounded = success(&[
+            "score",
+            "--query",
+            &files.query,
+            "--docs",
+            &rounded_docs,
+            "--lengths",
+            lengths,
+        ]);
+        assert_eq!(over_rounded, lines(&query.score_corpus(&expected).unwrap()));
+        if storage == maxsim::Storage::F32 {
+            let over_docs = success(&[
+                "score",
+                "--query",
+                &files.query,
+                "--docs",
+                &files.layouts[1].0,
+                "--lengths",
+                lengths,
+            ]);
+            assert_eq!(over_rounded, over_docs);
+        }
+        let search_rounded = success(&[
+            "search",
+            "--query",
+            &files.query,
+            "--docs",
+            &rounded_docs,
+            "--lengths",
+            lengths,
+            "--k",
+            "4",
+        ]);
+        assert_eq!(search_rounded.lines().count(), 4);
+
+        for (layout, (docs, lengths)) in files.layouts.iter().enumerate() {
+            let out = dir
+                .join(format!("{layout}-{dtype}.maxsim"))
+                .to_str()
+                .unwrap()
+                .to_string();
+            index(docs, Some(lengths), dtype, &out);
+            assert_eq!(
+                maxsim::Index::load(Path::new(&out)).unwrap(),
+                expected,
+                "{layout} {dtype}"
+            );
+            let base = ["--query", &files.query, "--index", &out];
+            assert_eq!(
+                success(&[&["score"][..], &base].concat()),
+                over_rounded,
+                "{layout} {dtype}"
+            );
+            for isa in maxsim::supported_isas() {
+                assert_eq!(
+                    success(
+                        &[&["score", "--threads", "1", "--isa", isa.name()][..], &base].concat()
+                    ),
+                    over_rounded,
+                    "{layout} {dtype} {isa}"
+                );
+            }
+            let searched =
+                success(&[&["search", "--k", "4", "--threads", "2"][..], &base].concat());
+            assert_eq!(searched, search_rounded, "{layout} {dtype}");
+            // Every document, and more than there are.
+            assert_eq!(
+                success(&[&["search", "--k", "100"][..], &base].concat())
+                    .lines()
+                    .count(),
+                files.lengths.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn padded_documents_without_lengths_index_every_row() {
+    let dir = scratch("index_padded");
+    let (dim, num_docs, rows) = (8, 3, 20);
+    let mut rng = Rng(8);
+    let d = random_buffer(&mut rng, num_docs * rows, dim, 0, Values::Unit);
+    let q = random_buffer(&mut rng, 4, dim, 0, Values::Unit);
+    let docs = write(&dir, "d.npy", &npy_f32(&[num_docs, rows, dim], &d));
+    let query = write(&dir, "q.npy", &npy_f32(&[4, dim], &q));
+    let out = dir.join("d.maxsim").to_str().unwrap().to_string();
+    for dtype in ["f32", "f16", "bf16"] {
+        index(&docs, None, dtype, &out);
+        let loaded = maxsim::Index::load(Path::new(&out)).unwrap();
+        assert_eq!(
+            (loaded.len(), loaded.total_rows()),
+            (num_docs, num_docs * rows)
+        );
+        if dtype == "f32" {
+            assert_eq!(
+                success(&["score", "--query", &query, "--index", &out]),
+                success(&["score", "--query", &query, "--docs", &docs])
+            );
+            assert_eq!(
+                success(&["search", "--query", &query, "--index", &out, "-k", "2"]),
+                success(&["search", "--query", &query, "--docs", &docs, "-k", "2"])
+            );
+        }
+    }
+}
+
+/// `values` as little-endian (`<f2`) or big-endian (`>f2`) float16 bytes.
+fn f16_bytes(values: &[half::f16], little: bool) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|v| {
+            if little {
+                v.to_bits().to_le_bytes()
+            } else {
+                v.to_bits().to_be_bytes()
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn float16_documents_are_read_exactly() {
+    let dir = scratch("index_f16");
+    let (dim, lengths) = (16, [3usize, 0, 33, 16]);
+    let total: usize = lengths.iter().sum();
+    let mut rng = Rng(16);
+    let q = random_buffer(&mut rng, 6, dim, 0, Values::Unit);
+    // Mixed magnitudes: subnormal, normal and out-of-range float16 values, and infinities.
+    let halves: Vec<half::f16> = random_buffer(&mut rng, total, dim, 0, Values::Mixed)
+        .iter()
+        .map(|&v| half::f16::from_f32(v))
+        .collect();
+    let widened: Vec<f32> = halves.iter().map(|v| v.to_f32()).collect();
+    let query = write(&dir, "q.npy", &npy_f32(&[6, dim], &q));
+    let l32: Vec<i32> = lengths.iter().map(|&l| l as i32).collect();
+    let lengths_file = write(
+        &dir,
+        "l.npy",
+        &npy_bytes("<i4", &[lengths.len()], bytemuck::cast_slice(&l32)),
+    );
+    let as_f32 = write(&dir, "d32.npy", &npy_f32(&[total, dim], &widened));
+    let as_f16 = write(
+        &dir,
+        "d16.npy",
+        &npy_bytes("<f2", &[total, dim], &f16_bytes(&halves, true)),
+    );
+    let as_f16_big = write(
+        &dir,
+        "d16be.npy",
+        &npy_bytes(">f2", &[total, dim], &f16_bytes(&halves, false)),
+    );
+    let corpus = maxsim::Corpus::from_lengths(&widened[..], dim, &lengths).unwrap();
+
+    let expected = success(&[
+        "score",
+        "--query",
+        &query,
+        "--docs",
+        &as_f32,
+        "--lengths",
+        &lengths_file,
+    ]);
+    for docs in [&as_f16, &as_f16_big] {
+        // `score` reads float16 documents too.
+        assert_eq!(
+            success(&[
+                "score",
+                "--query",
+                &query,
+                "--docs",
+                docs,
+                "--lengths",
+                &lengths_file
+            ]),
+            expected
+        );
+        for storage in maxsim::Storage::ALL {
+            let out = dir.join(format!("{}.maxsim", storage.name()));
+            let out = out.to_str().unwrap();
+            index(docs, Some(&lengths_file), storage.name(), out);
+            let loaded = maxsim::Index::load(Path::new(out)).unwrap();
+            assert_eq!(
+                loaded,
+                maxsim::Index::from_corpus(&corpus, storage).unwrap()
+            );
+            if storage != maxsim::Storage::Bf16 {
+                // Widened from float16 and stored as f32 or f16: the values themselves.
+                for (i, doc) in corpus.iter().enumerate() {
+                    let stored = loaded.document(i).unwrap();
+                    let (a, b) = (stored.as_matrix().as_slice(), doc.as_slice());
+                    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+                }
+                assert_eq!(
+                    success(&["score", "--query", &query, "--index", out]),
+                    expected
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn repeat_prints_the_median_time_to_stderr() {
+    let dir = scratch("index_repeat");
+    let files = layouts(&dir, 8, &[4, 9, 2], 2, Values::Unit);
+    let (docs, lengths) = &files.layouts[0];
+    let out = dir.join("i.maxsim").to_str().unwrap().to_string();
+    index(docs, Some(lengths), "bf16", &out);
+    for (command, needle) in [
+        (
+            "search",
+            "maxsim: searched 3 documents (15 token rows) for the best 2 in ",
+        ),
+        ("score", "maxsim: scored 3 documents (15 token rows) in "),
+    ] {
+        let base = [
+            command,
+            "--query",
+            &files.query,
+            "--index",
+            &out,
+            "--k",
+            "2",
+        ];
+        let base = if command == "score" {
+            &base[..5]
+        } else {
+            &base[..]
+        };
+        let once = maxsim(base);
+        assert!(stderr(&once).is_empty(), "{}", stderr(&once));
+        let output = maxsim(&[base, &["--repeat", "3", "--threads", "1"]].concat());
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output), stdout(&once));
+        let err = stderr(&output);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with(needle), "{err}");
+        assert!(err.contains(" ms (median of 3, "), "{err}");
+        assert!(err.trim_end().ends_with(", 1 threads)"), "{err}");
+    }
+}
+
+#[test]
+fn bad_index_files_fail_cleanly() {
+    let dir = scratch("index_bad");
+    let files = layouts(&dir, 8, &[4, 9, 2], 3, Values::Unit);
+    let (docs, lengths) = &files.layouts[1];
+    let good = dir.join("good.maxsim").to_str().unwrap().to_string();
+    index(docs, Some(lengths), "f16", &good);
+    let bytes = std::fs::read(&good).unwrap();
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x10;
+    let mut wrong_version = bytes.clone();
+    wrong_version[8] = 9;
+    let other_dim = write(&dir, "q3.npy", &npy_f32(&[1, 3], &[1.0; 3]));
+
+    let cases = [
+        (
+            write(&dir, "truncated.maxsim", &bytes[..bytes.len() - 64]),
+            "truncated",
+        ),
+        (
+            write(&dir, "ragged.maxsim", &bytes[..bytes.len() - 3]),
+            "not a multiple of 8",
+        ),
+        (write(&dir, "header.maxsim", &bytes[..40]), "too short"),
+        (write(&dir, "empty.maxsim", b""), "too short"),
+        (write(&dir, "garbage.maxsim", &[0x5a; 4096]), "bad magic"),
+        (write(&dir, "flipped.maxsim", &flipped), "checksum"),
+        (write(&dir, "version.maxsim", &wrong_version), "version"),
+        (docs.clone(), "bad magic"),
+        (
+            dir.join("missing.maxsim").to_str().unwrap().to_string(),
+            "missing.maxsim",
+        ),
+    ];
+    for (path, needle) in &cases {
+        for command in ["score", "search"] {
+            let output = maxsim(&[command, "--query", &files.query, "--index", path]);
+            let err = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{path}: {err}");
+            assert_eq!(err.lines().count(), 1, "{path}: {err}");
+            assert!(err.starts_with("maxsim: error: "), "{path}: {err}");
+            assert!(err.contains(path.as_str()), "{path}: {err}");
+            assert!(err.contains(needle), "{path}: {err}");
+            assert!(stdout(&output).is_empty());
+        }
+    }
+    // A query of another dim.
+    let output = maxsim(&["score", "--query", &other_dim, "--index", &good]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).starts_with("maxsim: error: "));
+
+    // `index` itself: bad documents, or nowhere to write, leave no file behind.
+    let f64_docs = write(&dir, "f64.npy", &npy_bytes("<f8", &[1, 4], &[0u8; 32]));
+    let nowhere = dir.join("no/such/dir/i.maxsim");
+    for (args, needle) in [
+        (
+            vec!["index", "--docs", &f64_docs, "--out", &good],
+            "is not float32 or float16",
+        ),
+        (
+            vec!["index", "--docs", docs, "--out", &good],
+            "needs --lengths",
+        ),
+        (
+            vec![
+                "index",
+                "--docs",
+                docs,
+                "--lengths",
+                lengths,
+                "--out",
+                nowhere.to_str().unwrap(),
+            ],
+            "cannot write the index",
+        ),
+    ] {
+        let output = maxsim(&args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("maxsim: error: "), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    // The good index was not replaced by the failed runs.
+    assert_eq!(std::fs::read(&good).unwrap(), bytes);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn index_usage_errors_exit_2() {
+    for args in [
+        &[
+            "score", "--query", "q.npy", "--docs", "d.npy", "--index", "i",
+        ][..],
+        &[
+            "search",
+            "--query",
+            "q.npy",
+            "--index",
+            "i",
+            "--lengths",
+            "l.npy",
+        ],
+        &[
+            "search", "--query", "q.npy", "--index", "i", "--repeat", "0",
+        ],
+        &["index", "--docs", "d.npy"],
+        &["index", "--out", "i"],
+        &["index", "--docs", "d.npy", "--out", "i", "--dtype", "f64"],
+    ] {
+        let output = maxsim(args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(stdout(&output).is_empty(), "{args:?}");
+    }
+    // Without documents, the message names both ways to give them.
+    let err = stderr(&maxsim(&["score", "--query", "q.npy"]));
+    assert!(err.contains("--docs <D.npy>|--index <CORPUS>"), "{err}");
+}
+
+#[test]
+fn a_closed_stdout_ends_index_commands_quietly() {
+    let dir = scratch("index_closed_stdout");
+    let (query, docs) = many_documents(&dir, 100_000);
+    let out = dir.join("i.maxsim").to_str().unwrap().to_string();
+    index(&docs, None, "f16", &out);
+    for args in [
+        vec!["score", "--query", &query, "--index", &out],
+        vec![
+            "search", "--query", &query, "--index", &out, "--k", "100000",
+        ],
+    ] {
+        let output = with_stdout_closed(&args);
+        let err = stderr(&output);
+        assert!(err.is_empty(), "{args:?}: {err}");
+        assert!(output.status.success(), "{args:?}: {:?}", output.status);
+    }
+}
+
+/// Writes the `index` fuzz target's seeds (fuzz/seeds/index): valid small indexes of each
+/// storage type, truncated ones, and inputs of the target's mutating mode. Run after a format
+/// change: `cargo test -p maxsim-cli --test cli -- --ignored write_index_fuzz_seeds`.
+#[test]
+#[ignore = "writes fuzz/seeds/index"]
+fn write_index_fuzz_seeds() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/index");
+    std::fs::create_dir_all(&seeds).unwrap();
+    let special = [
+        0.0f32,
+        -0.0,
+        1.0,
+        -1.5,
+        0.333,
+        65504.0,
+        70000.0,
+        -1e-7,
+        3.0e38,
+        f32::INFINITY,
+        f32::NAN,
+    ];
+    let dim = 4;
+    let lengths = [3usize, 0, 17, 1];
+    let values: Vec<f32> = (0..lengths.iter().sum::<usize>() * dim)
+        .map(|i| special[(i * 7) % special.len()])
+        .collect();
+    let corpus = maxsim::Corpus::from_lengths(&values[..], dim, &lengths).unwrap();
+    for storage in maxsim::Storage::ALL {
+        let bytes = maxsim::Index::from_corpus(&corpus, storage)
+            .unwrap()
+            .to_bytes();
+        let name = storage.name();
+        std::fs::write(seeds.join(format!("valid_{name}")), &bytes).unwrap();
+        let one_row = maxsim::Corpus::from_lengths(&values[..3], 1, &[2usize, 1]).unwrap();
+        let small = maxsim::Index::from_corpus(&one_row, storage).unwrap();
+        std::fs::write(seeds.join(format!("dim1_{name}")), small.to_bytes()).unwrap();
+        // The target's mutating mode: storage, dim, documents, flags (bit 0: sign the edited
+        // bytes again), their rows, then edits of 3 bytes (a little-endian u16 position and a
+        // byte xor'ed in; 0 truncates there): a header field bent, and stored values edited.
+        let code = storage.code();
+        let header = [0xff, code, 3, 3, 0, 5, 0, 20, 16, 0, 1, 40, 0, 2];
+        std::fs::write(seeds.join(format!("mutate_header_{name}")), header).unwrap();
+        let values = [0xff, code, 3, 3, 3, 5, 0, 20, 200, 0, 0x40, 0x60, 1, 0x81];
+        std::fs::write(seeds.join(format!("mutate_values_{name}")), values).unwrap();
+    }
+    let empty = maxsim::Corpus::from_lengths(&values[..0], 2, &[] as &[usize]).unwrap();
+    let empty = maxsim::Index::from_corpus(&empty, maxsim::Storage::F32).unwrap();
+    std::fs::write(seeds.join("no_documents"), empty.to_bytes()).unwrap();
+    let f32_bytes = maxsim::Index::from_corpus(&corpus, maxsim::Storage::F32)
+        .unwrap()
+        .to_bytes();
+    std::fs::write(seeds.join("truncated_header"), &f32_bytes[..64]).unwrap();
+    std::fs::write(
+        seeds.join("truncated_checksum"),
+        &f32_bytes[..f32_bytes.len() - 8],
+    )
+    .unwrap();
+    std::fs::write(seeds.join("truncated_ragged"), &f32_bytes[..101]).unwrap();
 }
