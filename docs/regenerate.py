@@ -241,14 +241,14 @@ def summarize(out, sources):
         say("")
         say(
             f"{'isa':<7} {'thr':>3} {'case':<9} {'rows':>4} {'dim':>4}  "
-            f"{'ms/query':<26} {'GFLOP/s':>7} {'bound':<14} efficiency %"
+            f"{'ms/query':<30} {'GFLOP/s':>7} {'bound':<14} efficiency %"
         )
         for key, values in collect(runs, "rows").items():
             (isa, threads), case, rows, dim = key
             bounds = sorted({v["bound"] for v in values})
             say(
                 f"{isa:<7} {threads:>3} {case:<9} {rows:>4} {dim:>4}  "
-                f"{spread((v['ms'] for v in values), '{:.3f}'):<26} "
+                f"{spread((v['ms'] for v in values), '{:.3f}'):<30} "
                 f"{statistics.median(v['gflops'] for v in values):>7.1f} "
                 f"{'/'.join(bounds):<14} {spread(v['efficiency'] for v in values)}"
             )

@@ -14,6 +14,16 @@ use proptest::test_runner::FileFailurePersistence;
 
 const STORAGES: [Storage; 3] = [Storage::F32, Storage::F16, Storage::Bf16];
 
+/// `2^exponent`, exactly, from its bits (`powi` may be off by an ulp where it is not exact,
+/// as Miri deliberately makes it); `exponent` in -149..=127.
+fn pow2(exponent: i32) -> f32 {
+    if exponent >= -126 {
+        f32::from_bits(((exponent + 127) as u32) << 23)
+    } else {
+        f32::from_bits(1 << (exponent + 149))
+    }
+}
+
 fn config() -> ProptestConfig {
     ProptestConfig {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
@@ -252,8 +262,8 @@ fn a_zero_maximum_keeps_the_sign_of_the_first_zero_row() {
     // negative) and one that underflows to +0.0. The reference keeps the first zero row's
     // sign; a lane-parallel maximum must too, whichever lanes the two rows land in.
     let dim = 16;
-    let tiny_query = 2f32.powi(-135); // times 2^-20 underflows f32; times -1 does not
-    let doc_value = 2f32.powi(-20); // exact in f16 and bf16
+    let tiny_query = pow2(-135); // times 2^-20 underflows f32; times -1 does not
+    let doc_value = pow2(-20); // exact in f16 and bf16
     for (first, second) in [(5usize, 20usize), (20, 5), (3, 35), (16, 1)] {
         let mut doc = vec![0.0f32; 40 * dim];
         for row in 0..40 {
@@ -331,22 +341,17 @@ fn rounding_to_half_types_is_to_nearest_even_and_f16_overflows_to_infinity() {
     let dim = 4;
     // 1 + 2^-11 is halfway between two f16 values: ties to even gives 1.0; 1 + 3 * 2^-11
     // rounds up to 1 + 2^-9. 65519 rounds to 65504 (the largest f16); 65520 overflows to inf.
-    let values = [
-        1.0 + 2f32.powi(-11),
-        1.0 + 3.0 * 2f32.powi(-11),
-        65519.0,
-        65520.0,
-    ];
+    let values = [1.0 + pow2(-11), 1.0 + 3.0 * pow2(-11), 65519.0, 65520.0];
     let corpus = Corpus::from_lengths(&values[..], dim, &[1usize]).unwrap();
     let f16 = Index::from_corpus(&corpus, Storage::F16).unwrap();
     let stored = f16.document(0).unwrap().into_vec();
-    assert_eq!(stored, [1.0, 1.0 + 2f32.powi(-9), 65504.0, f32::INFINITY]);
+    assert_eq!(stored, [1.0, 1.0 + pow2(-9), 65504.0, f32::INFINITY]);
     // bf16 keeps 8 significant bits: 1 + 2^-8 is a tie (to 1.0), 1 + 3 * 2^-8 rounds up.
-    let values = [1.0 + 2f32.powi(-8), 1.0 + 3.0 * 2f32.powi(-8), 3.0e38, -0.0];
+    let values = [1.0 + pow2(-8), 1.0 + 3.0 * pow2(-8), 3.0e38, -0.0];
     let corpus = Corpus::from_lengths(&values[..], dim, &[1usize]).unwrap();
     let bf16 = Index::from_corpus(&corpus, Storage::Bf16).unwrap();
     let stored = bf16.document(0).unwrap().into_vec();
-    assert_eq!(stored[..2], [1.0, 1.0 + 2f32.powi(-6)]);
+    assert_eq!(stored[..2], [1.0, 1.0 + pow2(-6)]);
     assert!(stored[2].is_finite() && stored[3].to_bits() == (-0.0f32).to_bits());
 }
 

@@ -347,6 +347,16 @@ pub(crate) fn check_rows(len: usize, query_rows: usize, what: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `2^exponent`, exactly, from its bits (`powi` may be off by an ulp where it is not exact,
+    /// as Miri deliberately makes it); `exponent` in -149..=127.
+    fn pow2(exponent: i32) -> f32 {
+        if exponent >= -126 {
+            f32::from_bits(((exponent + 127) as u32) << 23)
+        } else {
+            f32::from_bits(1 << (exponent + 149))
+        }
+    }
     use half::{bf16, f16};
 
     #[test]
@@ -382,10 +392,10 @@ mod tests {
 
     #[test]
     fn packing_rounds_or_copies_the_storage_type() {
-        let doc = [1.0f32, 1.0 + 2f32.powi(-9), 3.0, -0.0, 65519.0, 1e6];
+        let doc = [1.0f32, 1.0 + pow2(-9), 3.0, -0.0, 65519.0, 1e6];
         let mut stored = [f16::from_f32(7.0); 16 * 3];
         pack_document(&doc, 3, &mut stored);
-        let widened: [f32; 6] = [1.0, 1.0 + 2f32.powi(-9), 3.0, -0.0, 65504.0, f32::INFINITY];
+        let widened: [f32; 6] = [1.0, 1.0 + pow2(-9), 3.0, -0.0, 65504.0, f32::INFINITY];
         let mut unpacked = [0.0f32; 6];
         unpack_document(&stored, 3, 2, &mut unpacked);
         assert_eq!(unpacked.map(f32::to_bits), widened.map(f32::to_bits));
@@ -401,7 +411,7 @@ mod tests {
 
     #[test]
     fn f16_rounds_to_nearest_ties_to_even() {
-        let ulp = 2f32.powi(-10);
+        let ulp = pow2(-10);
         // Halfway between 1 and 1 + ulp: to the even 1.0; between 1 + ulp and 1 + 2 ulp: up.
         assert_eq!(f16::from_f32(1.0 + ulp / 2.0).to_f32(), 1.0);
         assert_eq!(
@@ -409,7 +419,7 @@ mod tests {
             1.0 + 2.0 * ulp
         );
         assert_eq!(
-            f16::from_f32(1.0 + ulp / 2.0 + 2f32.powi(-20)).to_f32(),
+            f16::from_f32(1.0 + ulp / 2.0 + pow2(-20)).to_f32(),
             1.0 + ulp
         );
         assert_eq!(<f16 as Element>::from_f32(-2.5).to_f32(), -2.5);
@@ -419,24 +429,24 @@ mod tests {
         assert_eq!(f16::from_f32(-1e9).to_f32(), f32::NEG_INFINITY);
         assert_eq!(f16::from_f32(f32::INFINITY).to_f32(), f32::INFINITY);
         // Subnormals: the smallest is 2^-24; half of it is a tie to +0.0, a little more rounds up.
-        assert_eq!(f16::from_f32(2f32.powi(-24)).to_f32(), 2f32.powi(-24));
-        assert_eq!(f16::from_f32(2f32.powi(-25)).to_bits(), 0);
-        assert_eq!(f16::from_f32(2f32.powi(-25) * 1.5).to_f32(), 2f32.powi(-24));
-        assert_eq!(f16::from_f32(-2f32.powi(-30)).to_bits(), 0x8000);
+        assert_eq!(f16::from_f32(pow2(-24)).to_f32(), pow2(-24));
+        assert_eq!(f16::from_f32(pow2(-25)).to_bits(), 0);
+        assert_eq!(f16::from_f32(pow2(-25) * 1.5).to_f32(), pow2(-24));
+        assert_eq!(f16::from_f32(-pow2(-30)).to_bits(), 0x8000);
         assert!(<f16 as Element>::from_f32(f32::NAN).to_f32().is_nan());
         assert!(<f16 as Element>::from_f32(-f32::NAN).to_f32().is_nan());
     }
 
     #[test]
     fn bf16_rounds_to_nearest_ties_to_even() {
-        let ulp = 2f32.powi(-7);
+        let ulp = pow2(-7);
         assert_eq!(bf16::from_f32(1.0 + ulp / 2.0).to_f32(), 1.0);
         assert_eq!(
             bf16::from_f32(1.0 + 3.0 * ulp / 2.0).to_f32(),
             1.0 + 2.0 * ulp
         );
         assert_eq!(
-            bf16::from_f32(1.0 + ulp / 2.0 + 2f32.powi(-20)).to_f32(),
+            bf16::from_f32(1.0 + ulp / 2.0 + pow2(-20)).to_f32(),
             1.0 + ulp
         );
         assert_eq!(
@@ -505,11 +515,11 @@ mod tests {
         // Row 0 gives -2^-70, row 1 -0.0 (-2^-160 rounded), row 2 +0.0: the first zero in row
         // order is -0.0.
         // (Dim 1: a further step of exact zeros would turn -0.0 into +0.0.)
-        let doc = [2f32.powi(30), 2f32.powi(-60), 0.0];
+        let doc = [pow2(30), pow2(-60), 0.0];
         let mut stored = [0.0f32; 16];
         pack_document(&doc, 1, &mut stored);
-        let query = [-2f32.powi(-100)];
-        assert_eq!(stored_dot(&query, &stored, 0), -2f32.powi(-70));
+        let query = [-pow2(-100)];
+        assert_eq!(stored_dot(&query, &stored, 0), -pow2(-70));
         let zero = first_zero_similarity(&query, &stored, 3);
         assert_eq!(zero.to_bits(), (-0.0f32).to_bits());
         assert_eq!(stored_dot(&query, &stored, 2).to_bits(), 0);
