@@ -40,10 +40,15 @@ SECTION = re.compile(
     r"^(\w+), (\d+) thread\(s\): FMA peak ([\d.]+) GFLOP/s, DRAM read bandwidth ([\d.]+) GB/s"
 )
 ROW = re.compile(
-    r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+"
-    r"(compute|memory)\s+([\d.]+)%$"
+    r"^(\w+)\s+(rows|index)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+"
+    r"([\d.]+)\s+(compute|memory)\s+([\d.]+)%$"
 )
 BATCH = re.compile(r"^  batch of (\d+) x (\d+) rows: ([\d.]+)x the throughput")
+AGAINST_ROWS = re.compile(r"^  index against rows, resident, (\d+) rows: (.*) the speed$")
+BUILD = re.compile(
+    r"^  index build, f32 corpus of (\d+) x (\d+) x (\d+) to (\w+): ([\d.]+) ms .*, "
+    r"([\d.]+)x one scan by a (\d+)-row query"
+)
 TINY = re.compile(r"^  (\d+x\d+x\d+): (\w+) ([\d.]+) ns, scalar ([\d.]+) ns")
 ABOVE = re.compile(r"^  \^ (\w+): above 100%")
 MEANWHILE = re.compile(
@@ -166,6 +171,8 @@ def parse(path):
         line = line.rstrip("\n")
         if m := RUN.match(line):
             run = {"command": m[3], "limits": {}, "rows": {}, "batch": {}, "tiny": {}, "above": []}
+            run["against_rows"] = {}
+            run["build"] = {}
             run["meanwhile"] = None
             runs.append(run)
         elif run is None:
@@ -174,14 +181,22 @@ def parse(path):
             section = (m[1], int(m[2]))
             run["limits"][section] = (float(m[3]), float(m[4]))
         elif m := ROW.match(line):
-            case, rows, _, dim = m[1], int(m[2]), int(m[3]), int(m[4])
-            run["rows"][(section, case, rows, dim)] = {
-                "ms": float(m[6]),
-                "gflops": float(m[7]),
-                "bound": m[9],
-                "efficiency": float(m[10]),
+            case, layout, rows, dim = m[1], f"{m[2]} {m[3]}", int(m[4]), int(m[6])
+            run["rows"][(section, case, layout, rows, dim)] = {
+                "ms": float(m[8]),
+                "gflops": float(m[9]),
+                "bound": m[11],
+                "efficiency": float(m[12]),
             }
             last_dim = dim
+        elif m := AGAINST_ROWS.match(line):
+            for item in m[2].split(", "):
+                storage, ratio = item.split()
+                key = (section, int(m[1]), last_dim, storage)
+                run["against_rows"][key] = float(ratio.rstrip("x"))
+        elif m := BUILD.match(line):
+            key = (section, f"{m[1]} x {m[2]} x {m[3]}", m[4], int(m[7]))
+            run["build"][key] = (float(m[5]), float(m[6]))
         elif m := BATCH.match(line):
             run["batch"][(section, int(m[1]), int(m[2]), last_dim)] = float(m[3])
         elif m := TINY.match(line):
@@ -240,14 +255,14 @@ def summarize(out, sources):
             say(f"{isa:<7} {threads:>7}  {peak:<24} {bandwidth}")
         say("")
         say(
-            f"{'isa':<7} {'thr':>3} {'case':<9} {'rows':>4} {'dim':>4}  "
+            f"{'isa':<7} {'thr':>3} {'case':<9} {'layout':<10} {'rows':>4} {'dim':>4}  "
             f"{'ms/query':<30} {'GFLOP/s':>7} {'bound':<14} efficiency %"
         )
         for key, values in collect(runs, "rows").items():
-            (isa, threads), case, rows, dim = key
+            (isa, threads), case, layout, rows, dim = key
             bounds = sorted({v["bound"] for v in values})
             say(
-                f"{isa:<7} {threads:>3} {case:<9} {rows:>4} {dim:>4}  "
+                f"{isa:<7} {threads:>3} {case:<9} {layout:<10} {rows:>4} {dim:>4}  "
                 f"{spread((v['ms'] for v in values), '{:.3f}'):<30} "
                 f"{statistics.median(v['gflops'] for v in values):>7.1f} "
                 f"{'/'.join(bounds):<14} {spread(v['efficiency'] for v in values)}"
@@ -291,24 +306,40 @@ def derived_lines(runs):
     scaling = defaultdict(list)
     top10 = defaultdict(list)
     for run in runs:
-        for ((isa, threads), case, rows, dim), row in run["rows"].items():
+        for ((isa, threads), case, layout, rows, dim), row in run["rows"].items():
             if case == "resident" and threads > 1:
-                one = run["rows"].get(((isa, 1), case, rows, dim))
+                one = run["rows"].get(((isa, 1), case, layout, rows, dim))
                 if one:
-                    scaling[(isa, threads, rows, dim)].append(one["ms"] / row["ms"])
+                    scaling[(isa, threads, layout, rows, dim)].append(one["ms"] / row["ms"])
             if case == "top10":
-                corpus = run["rows"].get(((isa, threads), "corpus", rows, dim))
+                corpus = run["rows"].get(((isa, threads), "corpus", layout, rows, dim))
                 if corpus:
                     top10[(isa, threads, rows, dim)].append(row["ms"] / corpus["ms"])
-    for (isa, threads, rows, dim), values in scaling.items():
+    for (isa, threads, layout, rows, dim), values in scaling.items():
         lines.append(
-            f"resident, {rows} rows (dim {dim}), {isa}: {threads} threads "
+            f"resident, {layout}, {rows} rows (dim {dim}), {isa}: {threads} threads "
             f"{spread(values, '{:.2f}', 'x')} as fast as 1"
         )
     for (isa, threads, rows, dim), values in top10.items():
         lines.append(
             f"top10 against scoring every document, {rows} rows (dim {dim}), {isa}, "
             f"{threads} thread(s): {spread(values, '{:.2f}', 'x')} the time"
+        )
+    against = collect(runs, "against_rows")
+    by_section = defaultdict(list)
+    for ((isa, threads), rows, dim, storage), values in against.items():
+        by_section[(isa, threads, dim, rows)].append(f"{storage} {spread(values, '{:.2f}', 'x')}")
+    for (isa, threads, dim, rows), items in by_section.items():
+        lines.append(
+            f"index against rows, resident, {rows} rows (dim {dim}), {isa}, {threads} thread(s): "
+            + ", ".join(items)
+            + " the speed"
+        )
+    for ((isa, threads), shape, storage, rows), values in collect(runs, "build").items():
+        lines.append(
+            f"index build, {shape} f32 to {storage}, {isa}, {threads} thread(s): "
+            f"{spread((v[0] for v in values), '{:.1f}', ' ms')}, "
+            f"{spread((v[1] for v in values), '{:.2f}', 'x')} one scan by a {rows}-row query"
         )
     return lines
 

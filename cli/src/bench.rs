@@ -2,9 +2,10 @@
 //!
 //! It measures the FMA peak of each ISA benchmarked (independent FMA chains) and the DRAM read
 //! bandwidth, then times the kernel on a cache-resident document and on an out-of-cache corpus,
-//! and reports efficiency against the relevant bound: compute (`2 n m dim` flops at the
-//! measured peak) or, for every case that streams the corpus from DRAM, memory (the bytes of
-//! every pass at the measured bandwidth), whichever is slower. The limits are probed with all
+//! in both layouts (row-major f32 documents, and an [`Index`] in each storage type), and reports
+//! efficiency against the relevant bound: compute (`2 n m dim` flops at the measured peak) or,
+//! for every case that streams the corpus from DRAM, memory (the stored bytes of every pass at
+//! the measured bandwidth), whichever is slower. The limits are probed with all
 //! threads started together, each timing a run of tens of milliseconds, before the cases and
 //! between their repetitions; each section's bound is the best reading (see [`Limits`]).
 
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use maxsim::kernels::Kernel;
-use maxsim::{Corpus, Isa, PreparedQuery, QueryBatch, TokenMatrix};
+use maxsim::{Corpus, Index, Isa, PreparedQuery, QueryBatch, Storage, TokenMatrix};
 
 use super::args::{BenchArgs, BenchIsas};
 use super::progress::Progress;
@@ -35,6 +36,10 @@ const RESIDENT_TIME: Duration = Duration::from_millis(60);
 const FIRST_PROBES: usize = 5;
 /// Each thread's run of the FMA peak probe lasts about this long.
 const PEAK_RUN_TIME: Duration = Duration::from_millis(40);
+/// The storage type whose index build is timed, and the query rows of the scans it is
+/// compared with: rearranging a corpus once must cost less than a few scans of it.
+const BUILD_STORAGE: Storage = Storage::Bf16;
+const BUILD_SCAN_ROWS: usize = 32;
 
 pub fn run(args: BenchArgs) -> Result<(), Failure> {
     // clap has checked the counts, --dims and --threads (all at least 1).
@@ -89,17 +94,37 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
                 for &dim in &dims {
                     let data = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
                     let corpus = Corpus::from_padded(&data[..], (docs, doc_rows, dim))?;
-                    let resident_docs = resident_docs.min(docs);
+                    let resident_docs = resident_docs.unwrap_or(threads).min(docs);
                     let resident = Corpus::from_padded(
                         &data[..resident_docs * doc_rows * dim],
                         (resident_docs, doc_rows, dim),
                     )?;
+                    progress.set_message(format!("{isa}, {threads} thread(s): dim {dim}, indexing"));
+                    let indexes = Storage::ALL
+                        .into_iter()
+                        .map(|storage| {
+                            Ok((
+                                storage,
+                                Index::from_corpus(&resident, storage)?,
+                                Index::from_corpus(&corpus, storage)?,
+                            ))
+                        })
+                        .collect::<maxsim::Result<Vec<_>>>()?;
                     for &rows in &query_rows {
                         progress.set_message(format!("{isa}, {threads} thread(s): dim {dim}, {rows} rows"));
                         let query = super::demo::unit_vectors(&mut rng, rows, dim);
                         let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
                         // Re-read from cache: compute-bound only.
-                        let shape = Shape { isa, threads, rows, doc_rows, dim, passes: 0 };
+                        let shape = Shape {
+                            isa,
+                            threads,
+                            rows,
+                            doc_rows,
+                            dim,
+                            passes: 0,
+                            layout: "rows",
+                            storage: Storage::F32,
+                        };
                         let seconds = limits.time(&memory, || {
                             time_repeated_once(&mut || prepared.score_corpus(&resident).map(drop))
                         })?;
@@ -137,8 +162,27 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
                                 apart / together
                             )));
                         }
+                        let rows_resident = seconds_of(&lines, "resident", shape);
+                        let mut against_rows = Vec::new();
+                        for (storage, resident_index, corpus_index) in &indexes {
+                            let indexed = Shape { layout: "index", storage: *storage, ..shape };
+                            let seconds = limits.time(&memory, || {
+                                time_repeated_once(&mut || prepared.score_corpus(resident_index).map(drop))
+                            })?;
+                            lines.push(Line::case(indexed, "resident", resident.len(), seconds));
+                            against_rows.push(format!("{storage} {:.2}x", rows_resident / seconds));
+                            let streamed = Shape { passes: 1, ..indexed };
+                            let seconds =
+                                limits.time(&memory, || timed(|| prepared.score_corpus(corpus_index).map(drop)))?;
+                            lines.push(Line::case(streamed, "corpus", docs, seconds));
+                        }
+                        lines.push(Line::Text(format!(
+                            "  index against rows, resident, {rows} rows: {} the speed",
+                            against_rows.join(", ")
+                        )));
                         progress.inc(1);
                     }
+                    lines.push(build_case(&mut limits, &memory, &mut rng, &corpus, doc_rows, isa, threads)?);
                 }
                 limits.report(isa, threads, &lines, json);
                 progress.set_message(format!("{isa}: tiny shapes"));
@@ -160,6 +204,9 @@ struct Shape {
     dim: usize,
     /// Passes over the documents from DRAM; 0: re-read from cache, so no memory bound.
     passes: usize,
+    /// `"rows"` (row-major f32 documents) or `"index"` (an [`Index`]).
+    layout: &'static str,
+    storage: Storage,
 }
 
 /// A line of a section's table, printed once the section's limits are known.
@@ -170,6 +217,7 @@ enum Line {
         docs: usize,
         seconds: f64,
     },
+    Build(Build),
     Text(String),
 }
 
@@ -190,7 +238,7 @@ impl Shape {
     /// of every pass at the read bandwidth).
     fn report(&self, case: &str, docs: usize, seconds: f64, limits: &Limits, json: bool) {
         let flops = 2.0 * (self.rows * self.doc_rows * self.dim * docs) as f64;
-        let corpus_bytes = (4 * self.doc_rows * self.dim * docs) as f64;
+        let corpus_bytes = (self.storage.bytes() * self.doc_rows * self.dim * docs) as f64;
         let bytes = corpus_bytes * self.passes.max(1) as f64;
         let compute_bound = flops / (limits.peak * 1e9);
         let memory_bound = self.passes as f64 * corpus_bytes / (limits.bandwidth * 1e9);
@@ -218,13 +266,15 @@ impl Shape {
                 "bandwidth_gbps": rounded(limits.bandwidth, 3),
                 "bound": bound,
                 "efficiency": rounded(efficiency, 4),
-                "layout": "rows",
-                "storage": "f32",
+                "layout": self.layout,
+                "storage": self.storage.name(),
             });
             println!("{row}");
         } else {
             println!(
-                "{case:<9} {:>5} {:>8} {:>4} {docs:>5} {:>10.4} {gflops:>8.1} {gbps:>7.1} {bound:>8} {:>9.1}%",
+                "{case:<9} {:<6} {:<7} {:>5} {:>8} {:>4} {docs:>5} {:>10.4} {gflops:>8.1} {gbps:>7.1} {bound:>8} {:>9.1}%",
+                self.layout,
+                self.storage.name(),
                 self.rows,
                 self.doc_rows,
                 self.dim,
@@ -333,8 +383,10 @@ impl Limits {
                 self.read_bytes as f64 / 1e6
             );
             println!(
-                "{:<9} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
+                "{:<9} {:<6} {:<7} {:>5} {:>8} {:>4} {:>5} {:>10} {:>8} {:>7} {:>8} {:>10}",
                 "case",
+                "layout",
+                "storage",
                 "rows",
                 "doc_rows",
                 "dim",
@@ -356,7 +408,116 @@ impl Limits {
                 } => shape.report(case, *docs, *seconds, self, json),
                 Line::Text(text) if !json => println!("{text}"),
                 Line::Text(_) => {}
+                Line::Build(build) => build.report(self, json),
             }
+        }
+    }
+}
+
+/// The seconds of the case named `case` already measured for `shape`'s layout and storage.
+fn seconds_of(lines: &[Line], case: &str, shape: Shape) -> f64 {
+    lines
+        .iter()
+        .rev()
+        .find_map(|line| match line {
+            Line::Case {
+                shape: other,
+                case: name,
+                seconds,
+                ..
+            } if name == case
+                && other.rows == shape.rows
+                && other.dim == shape.dim
+                && other.layout == shape.layout
+                && other.storage == shape.storage =>
+            {
+                Some(*seconds)
+            }
+            _ => None,
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// Building an index of the out-of-cache corpus, timed against scans of that index by a
+/// `BUILD_SCAN_ROWS`-row query: the index pays for itself if it takes less than a few scans.
+struct Build {
+    isa: Isa,
+    threads: usize,
+    docs: usize,
+    doc_rows: usize,
+    dim: usize,
+    seconds: f64,
+    scan_seconds: f64,
+}
+
+/// Times [`Build`]: the corpus (f32, in memory) to a `BUILD_STORAGE` index, and one scan of
+/// that index by a query of `BUILD_SCAN_ROWS` rows, each the median of `REPETITIONS`.
+fn build_case(
+    limits: &mut Limits,
+    memory: &[f32],
+    rng: &mut super::demo::SplitMix,
+    corpus: &Corpus<'_>,
+    doc_rows: usize,
+    isa: Isa,
+    threads: usize,
+) -> Result<Line, Failure> {
+    let dim = corpus.dim();
+    let seconds = limits.time(memory, || {
+        let start = Instant::now();
+        let index = Index::from_corpus(corpus, BUILD_STORAGE)?;
+        let seconds = start.elapsed().as_secs_f64();
+        drop(std::hint::black_box(index));
+        Ok(seconds)
+    })?;
+    let index = Index::from_corpus(corpus, BUILD_STORAGE)?;
+    let query = super::demo::unit_vectors(rng, BUILD_SCAN_ROWS, dim);
+    let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
+    let scan_seconds = limits.time(memory, || timed(|| prepared.score_corpus(&index).map(drop)))?;
+    Ok(Line::Build(Build {
+        isa,
+        threads,
+        docs: corpus.len(),
+        doc_rows,
+        dim,
+        seconds,
+        scan_seconds,
+    }))
+}
+
+impl Build {
+    fn report(&self, limits: &Limits, json: bool) {
+        let scans = self.seconds / self.scan_seconds;
+        // Read as f32, written once in the stored type.
+        let bytes = ((4 + BUILD_STORAGE.bytes()) * self.docs * self.doc_rows * self.dim) as f64;
+        if json {
+            let row = serde_json::json!({
+                "case": "build",
+                "isa": self.isa.name(),
+                "threads": self.threads,
+                "query_rows": BUILD_SCAN_ROWS,
+                "doc_rows": self.doc_rows,
+                "dim": self.dim,
+                "docs": self.docs,
+                "ms": rounded(self.seconds * 1e3, 6),
+                "gbps": rounded(bytes / self.seconds / 1e9, 3),
+                "bandwidth_gbps": rounded(limits.bandwidth, 3),
+                "scan_ms": rounded(self.scan_seconds * 1e3, 6),
+                "scans": rounded(scans, 4),
+                "layout": "index",
+                "storage": BUILD_STORAGE.name(),
+            });
+            println!("{row}");
+        } else {
+            println!(
+                "  index build, f32 corpus of {} x {} x {} to {}: {:.2} ms ({:.1} GB/s read and written), {scans:.2}x one scan by a {BUILD_SCAN_ROWS}-row query ({:.2} ms)",
+                self.docs,
+                self.doc_rows,
+                self.dim,
+                BUILD_STORAGE.name(),
+                self.seconds * 1e3,
+                bytes / self.seconds / 1e9,
+                self.scan_seconds * 1e3
+            );
         }
     }
 }

@@ -378,7 +378,12 @@ fn version_and_help_exit_0() {
     }
     // Defaults are documented.
     let help = stdout(&maxsim(&["bench", "--help"]));
-    for default in ["[default: 1]", "[default: 32,10]", "[default: 1038]"] {
+    for default in [
+        "[default: 1]",
+        "[default: 1,4,10,16,32,64]",
+        "[default: 1038]",
+        "[default: one per thread",
+    ] {
         assert!(help.contains(default), "{default} missing from {help}");
     }
     let help = stdout(&maxsim(&["search", "--help"]));
@@ -728,6 +733,48 @@ fn bench_reports_json_with_the_documented_fields() {
         }
     }
     assert!(lines.iter().any(|l| l.contains("\"case\":\"tiny\"")));
+    // Every row names its layout and storage; the index is measured in every storage type,
+    // resident and streamed, and its build against scans by a 32-row query.
+    for line in &lines {
+        let row: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let layout = row["layout"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no layout in {line}"));
+        let storage = row["storage"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no storage in {line}"));
+        assert!(["rows", "index"].contains(&layout), "{line}");
+        assert!(["f32", "f16", "bf16"].contains(&storage), "{line}");
+    }
+    for storage in ["f32", "f16", "bf16"] {
+        for case in ["resident", "corpus"] {
+            for threads in [1, 2] {
+                let found = lines.iter().any(|l| {
+                    l.contains(&format!("\"case\":\"{case}\""))
+                        && l.contains("\"layout\":\"index\"")
+                        && l.contains(&format!("\"storage\":\"{storage}\""))
+                        && l.contains(&format!("\"threads\":{threads},"))
+                });
+                assert!(
+                    found,
+                    "no index {storage} {case} row for {threads} threads in {text}"
+                );
+            }
+        }
+    }
+    let build = lines
+        .iter()
+        .find(|l| l.contains("\"case\":\"build\""))
+        .unwrap_or_else(|| panic!("no build row in {text}"));
+    let build: serde_json::Value = serde_json::from_str(build).unwrap_or_default();
+    assert_eq!(build["storage"], "bf16");
+    assert_eq!(build["query_rows"], 32);
+    assert!(build["ms"].as_f64().is_some_and(|ms| ms > 0.0), "{build}");
+    assert!(
+        build["scans"].as_f64().is_some_and(|scans| scans > 0.0),
+        "{build}"
+    );
 }
 
 /// A query and documents written both ways the programs take them: padded `(num_docs, rows,
