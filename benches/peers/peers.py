@@ -2,8 +2,10 @@
 
 Each tool runs in its own subprocess, so its thread count is set before its libraries load.
 Times are medians of several repetitions of scoring every document for one query (data
-already in memory, file reading excluded). Prints a table of times and ratios, and, with
---chart, draws throughput against document length per ISA and peer.
+already in memory, file reading excluded). maxsim is timed on the .npy documents and on index
+files of them stored as f32 and bf16, built once per data set by `maxsim index` outside the
+timing (index-time work, like numkong's packing). Prints a table of times and ratios, and, with
+--chart, draws throughput against document length per ISA, maxsim layout and peer.
 """
 
 import argparse
@@ -17,6 +19,9 @@ import time
 import numpy as np
 
 REPEAT = 5
+# The storage types of the index files timed beside the .npy documents: f32 scores exactly as
+# the .npy documents do (checked), bf16 halves the bytes read at the cost of rounding.
+INDEX_DTYPES = ("f32", "bf16")
 
 
 def unit_rows(rng, shape):
@@ -107,15 +112,44 @@ def run_peer(script_args, peer, threads, files):
     return out
 
 
-def run_maxsim(maxsim, isa, threads, files):
-    cmd = [maxsim, "score", "--query", os.path.join(files, "q.npy"), "--docs", os.path.join(files, "d.npy"),
+def index_path(files, dtype):
+    return os.path.join(files, f"d-{dtype}.index")
+
+
+def build_indexes(maxsim, files):
+    """Writes d.npy as one index file per INDEX_DTYPES; not timed (index-time work)."""
+    for dtype in INDEX_DTYPES:
+        subprocess.run([maxsim, "index", "--docs", os.path.join(files, "d.npy"), "--dtype", dtype,
+                        "--out", index_path(files, dtype)], capture_output=True, text=True, check=True)
+
+
+def run_maxsim(maxsim, isa, threads, files, index_dtype=None):
+    """Times `maxsim score` on d.npy, or with index_dtype on the index file of that storage type."""
+    if index_dtype:
+        documents = ["--index", index_path(files, index_dtype)]
+        name = f"maxsim index {index_dtype}"
+    else:
+        documents = ["--docs", os.path.join(files, "d.npy")]
+        name = "maxsim"
+    cmd = [maxsim, "score", "--query", os.path.join(files, "q.npy"), *documents,
            "--threads", str(threads), "--repeat", str(REPEAT)]
     if isa:
         cmd += ["--isa", isa]
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     ms = float(result.stderr.split(" in ")[1].split(" ms")[0])
     scores = np.array([float(line) for line in result.stdout.split()], dtype=np.float64)
-    return {"peer": f"maxsim ({isa or 'dispatched'})", "ours": True, "threads": threads, "ms": ms, "scores": scores}
+    # "ours" marks the .npy run, the row every other one at its thread count is compared with.
+    return {"peer": f"{name} ({isa or 'dispatched'})", "ours": not index_dtype, "isa": isa or "dispatched",
+            "layout": index_dtype or "npy", "threads": threads, "ms": ms, "scores": scores}
+
+
+def check_f32_index(npy, index):
+    """An f32 index holds the documents' values unchanged, so its scores must be the .npy ones
+    bit for bit: anything else is a bug in maxsim, not a benchmark result."""
+    if not np.array_equal(npy["scores"], index["scores"]):
+        worst = float(np.max(np.abs(npy["scores"] - index["scores"])))
+        raise SystemExit(f"{index['peer']} at {index['threads']} threads: scores differ from "
+                         f"{npy['peer']} by up to {worst:.3g}; they must be equal")
 
 
 def measure(args, docs_count, doc_rows, query_rows, peers, isas, thread_counts):
@@ -124,9 +158,16 @@ def measure(args, docs_count, doc_rows, query_rows, peers, isas, thread_counts):
     with tempfile.TemporaryDirectory() as files:
         np.save(os.path.join(files, "q.npy"), unit_rows(rng, (query_rows, args.dim)))
         np.save(os.path.join(files, "d.npy"), unit_rows(rng, (docs_count, doc_rows, args.dim)))
+        build_indexes(args.maxsim, files)
         for threads in thread_counts:
             for isa in isas:
-                results.append(run_maxsim(args.maxsim, isa, threads, files))
+                npy = run_maxsim(args.maxsim, isa, threads, files)
+                results.append(npy)
+                for dtype in INDEX_DTYPES:
+                    index = run_maxsim(args.maxsim, isa, threads, files, dtype)
+                    if dtype == "f32":
+                        check_f32_index(npy, index)
+                    results.append(index)
             for peer in peers:
                 results.append(run_peer(args, peer, threads, files))
     return results
@@ -135,19 +176,32 @@ def measure(args, docs_count, doc_rows, query_rows, peers, isas, thread_counts):
 def table(results, query_rows, docs_count, doc_rows, dim):
     exact = results[0]["scores"]
     flops = 2.0 * query_rows * doc_rows * dim * docs_count
+    width = max(26, *(len(r["peer"]) for r in results))
     print(f"\nquery {query_rows} x {docs_count} documents x {doc_rows} rows x dim {dim}")
-    print(f"{'tool':<26} {'threads':>7} {'ms/query':>10} {'GFLOP/s':>8} {'its time / maxsim':>18} {'max |error| vs maxsim':>22}")
+    print(f"{'tool':<{width}} {'threads':>7} {'ms/query':>10} {'GFLOP/s':>8} {'its time / maxsim':>18} {'max |error| vs maxsim':>22}")
     ours = {r["threads"]: r["ms"] for r in results if r.get("ours")}
     for r in results:
         if "error" in r:
-            print(f"{r['peer']:<26} {r['threads']:>7} failed: {r['error']}")
+            print(f"{r['peer']:<{width}} {r['threads']:>7} failed: {r['error']}")
             continue
         ratio = r["ms"] / ours[r["threads"]]
         err = float(np.max(np.abs(r["scores"] - exact))) if len(r["scores"]) else 0.0
-        print(f"{r['peer']:<26} {r['threads']:>7} {r['ms']:>10.2f} {flops / r['ms'] / 1e6:>8.1f} "
+        print(f"{r['peer']:<{width}} {r['threads']:>7} {r['ms']:>10.2f} {flops / r['ms'] / 1e6:>8.1f} "
               f"{ratio:>17.2f}x {err:>22.3g}")
         if "blas" in r:
-            print(f"{'':<26} {'':>7} ({r['blas']})")
+            print(f"{'':<{width}} {'':>7} ({r['blas']})")
+    # measure() stops on any difference, so reaching here means the f32 rows matched.
+    print("maxsim index f32: scores equal maxsim's on the .npy documents bit for bit (checked); "
+          "index bf16's error is the documents' rounding to bf16")
+
+
+def chart_style(r, isas, peers):
+    """One colour per maxsim ISA and per peer; maxsim's layouts share their ISA's colour and
+    differ in line style (.npy solid, index f32 dashed, index bf16 dotted)."""
+    if "layout" in r:
+        linestyle = {"npy": "-", "f32": "--", "bf16": ":"}[r["layout"]]
+        return {"color": f"C{isas.index(r['isa'])}", "linestyle": linestyle}
+    return {"color": f"C{len(isas) + peers.index(r['peer'])}", "linestyle": "-"}
 
 
 def main():
@@ -188,23 +242,24 @@ def main():
         isas = subprocess.run([args.maxsim, "isa"], capture_output=True, text=True, check=True).stdout
         supported = [i.strip() for i in isas.split("supported:")[1].splitlines()[0].split(",") if i.strip() != "scalar"]
         lengths = [int(n) for n in args.sweep.split(",")]
-        series = {}
+        series, styles = {}, {}
         for doc_rows in lengths:
             results = measure(args, args.sweep_docs, doc_rows, 32, peers, supported, [1])
             for r in results:
                 if "ms" in r:
                     flops = 2.0 * 32 * doc_rows * args.dim * args.sweep_docs
                     series.setdefault(r["peer"], []).append((doc_rows, flops / r["ms"] / 1e6))
-        fig, ax = plt.subplots(figsize=(7, 4))
+                    styles.setdefault(r["peer"], chart_style(r, supported, peers))
+        fig, ax = plt.subplots(figsize=(7, 4.5))
         for name, points in series.items():
             label = f"{name} (approximate score)" if name == "numkong" else name
-            ax.plot(*zip(*points), marker="o", label=label)
+            ax.plot(*zip(*points), marker="o", label=label, **styles[name])
         ax.set_xlabel("document length (token rows)")
         ax.set_ylabel("GFLOP/s (2 n m dim / time), one thread")
         ax.set_title(f"MaxSim, query of 32 tokens, dim {args.dim}, {args.sweep_docs} documents")
         ax.set_xscale("log")
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
         fig.savefig(args.chart, dpi=110)
         print(f"\nchart: {args.chart}")
