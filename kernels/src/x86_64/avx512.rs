@@ -9,7 +9,8 @@
 //! `1 x 8` for one. At least 8 independent chains cover the FMA latency (4) times two FMA
 //! ports; the tall tiles load fewer document bytes per FMA, which counts for f32 storage read
 //! from L2. On Zen 5 this table measured 1 to 5 points of the FMA peak above the previous
-//! (`R <= 10`, `R x 2` from 6 rows) at 16 and 32 query rows, and the same at 10.
+//! (`R <= 10`, `R x 2` from 6 rows) at 16 and 32 query rows, and the same at 10; `16 x 1` (one
+//! block, one document load per 16 FMAs but 16 broadcasts) measured 10 points below it.
 
 use core::arch::x86_64::*;
 
@@ -80,7 +81,7 @@ unsafe fn store_maxima(m: V, flag: Flag, out: *mut f32) {
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn prefetch(p: *const f32) {
-    super::prefetch_t1(p)
+    super::prefetch_line(p)
 }
 
 lane_kernel! {
