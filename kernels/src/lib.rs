@@ -58,6 +58,8 @@ mod isa;
 mod kernel;
 pub mod layout;
 pub mod scalar;
+mod screen;
+pub mod sketch;
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
@@ -69,6 +71,8 @@ pub use half::{bf16, f16};
 pub use index::{Element, Storage, INDEX_LANES};
 pub use isa::Isa;
 pub use kernel::Kernel;
+pub use screen::{Screen, ScreenIsa};
+pub use sketch::{SKETCH_GROUP, SKETCH_LANES};
 
 /// Independent FMA chains in each ISA's `fma_peak_probe`: enough to cover the FMA latency times
 /// the FMA ports of current x86 and ARM cores (4 x 2), and few enough for 16 registers.

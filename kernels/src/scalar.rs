@@ -4,6 +4,7 @@
 //! the row-major query. It needs no CPU feature, so its functions are safe.
 
 use crate::index::{self, Element};
+use crate::sketch;
 
 /// Query rows per step: the scalar kernel is one lane wide.
 pub const LANES: usize = 1;
@@ -198,4 +199,41 @@ pub fn fma_peak_probe(iterations: usize) -> f32 {
         }
     }
     chains.iter().sum()
+}
+
+/// Writes each query row's screen maximum over a document sketch into `out[..query_rows]`: the
+/// maximum over the `doc_rows` tokens of `scales[j] * (T[i][j] as f32)` ([`crate::sketch`]).
+///
+/// `query` is row-major with [`sketch::sketch_dim`]`(dim)` codes per row, zero past `dim`;
+/// `doc` is a document sketch of `doc_rows` tokens ([`sketch::pack_sketch`]), of which bytes past
+/// [`sketch::sketch_len`] are ignored; `scales` holds one finite scale per token. This is the
+/// definition every ISA's screen matches bit for bit.
+///
+/// # Panics
+///
+/// If `dim` is zero or above [`sketch::MAX_SKETCH_DIM`], or `query`, `doc`, `scales` or `out`
+/// is too short.
+pub fn screen_row_maxima(
+    query: &[i8],
+    query_rows: usize,
+    dim: usize,
+    doc: &[i8],
+    scales: &[f32],
+    doc_rows: usize,
+    out: &mut [f32],
+) {
+    sketch::check_screen_arguments(
+        query.len(),
+        query_rows,
+        dim,
+        doc.len(),
+        scales.len(),
+        doc_rows,
+        out.len(),
+    );
+    let padded_dim = sketch::sketch_dim(dim);
+    let query = &query[..query_rows * padded_dim];
+    for (max, query_row) in out.iter_mut().zip(query.chunks_exact(padded_dim)) {
+        *max = sketch::screen_row_max(query_row, doc, scales, doc_rows);
+    }
 }
