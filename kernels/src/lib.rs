@@ -52,6 +52,12 @@ mod lane_kernel;
 )]
 #[macro_use]
 mod index_kernel;
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(unused_macros)
+)]
+#[macro_use]
+mod screen_kernel;
 
 pub mod index;
 mod isa;

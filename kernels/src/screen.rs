@@ -59,7 +59,13 @@ impl ScreenIsa {
     /// With the `std` feature this is detected at run time (and cached by the standard
     /// library); without it, only features enabled at compile time count.
     pub fn is_supported(self) -> bool {
-        matches!(self, ScreenIsa::Scalar)
+        match self {
+            ScreenIsa::Scalar => true,
+            ScreenIsa::Avx2 => x86_has_avx2(),
+            ScreenIsa::Avx512Bw => x86_has_avx512bw(),
+            ScreenIsa::Avx512Vnni => x86_has_avx512bw() && x86_has_avx512vnni(),
+            ScreenIsa::Neon => Isa::Neon.is_supported(),
+        }
     }
 
     /// The paths this CPU runs, in the order of [`ScreenIsa::ALL`].
@@ -99,6 +105,22 @@ macro_rules! on_screen {
     ($isa:expr, $function:ident($($arg:expr),*)) => {
         match $isa {
             ScreenIsa::Scalar => crate::scalar::$function($($arg),*),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Screen::new` confirmed AVX2.
+            ScreenIsa::Avx2 => unsafe { crate::x86_64::avx2::screen::$function($($arg),*) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Screen::new` confirmed AVX-512F, AVX-512BW and AVX2.
+            ScreenIsa::Avx512Bw => unsafe {
+                crate::x86_64::avx512::screen::bw::$function($($arg),*)
+            },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Screen::new` confirmed AVX-512F, AVX-512BW, AVX-512 VNNI and AVX2.
+            ScreenIsa::Avx512Vnni => unsafe {
+                crate::x86_64::avx512::screen::vnni::$function($($arg),*)
+            },
+            #[cfg(target_arch = "aarch64")]
+            // SAFETY: `Screen::new` confirmed NEON.
+            ScreenIsa::Neon => unsafe { crate::aarch64::neon::screen::$function($($arg),*) },
             #[allow(unreachable_patterns)]
             other => unreachable!("no {other} screen on this architecture"),
         }
@@ -167,6 +189,59 @@ impl Screen {
             screen_row_maxima(query, query_rows, dim, doc, scales, doc_rows, out)
         )
     }
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn x86_has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2")
+}
+
+/// AVX-512F and AVX-512BW; the AVX-512 screens are also compiled with AVX2, which every
+/// AVX-512 CPU has.
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn x86_has_avx512bw() -> bool {
+    x86_has_avx2()
+        && std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+#[cfg(all(target_arch = "x86_64", feature = "std"))]
+fn x86_has_avx512vnni() -> bool {
+    std::arch::is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn x86_has_avx2() -> bool {
+    cfg!(target_feature = "avx2")
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn x86_has_avx512bw() -> bool {
+    cfg!(all(
+        target_feature = "avx2",
+        target_feature = "avx512f",
+        target_feature = "avx512bw"
+    ))
+}
+
+#[cfg(all(target_arch = "x86_64", not(feature = "std")))]
+fn x86_has_avx512vnni() -> bool {
+    cfg!(target_feature = "avx512vnni")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn x86_has_avx2() -> bool {
+    false
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn x86_has_avx512bw() -> bool {
+    false
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn x86_has_avx512vnni() -> bool {
+    false
 }
 
 #[cfg(test)]

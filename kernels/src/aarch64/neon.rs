@@ -194,3 +194,138 @@ index_kernel! {
         (1 => 1 x 2), (2 => 2 x 2), (3 => 3 x 1), (4 => 4 x 1), (5 => 5 x 1), (6 => 6 x 1),
     ],
 }
+
+/// The NEON screen ([`crate::sketch`]): `smull`/`smull2` multiply 8 code pairs into `i16`
+/// (exact: at most `128 * 128`), and `sadalp` adds adjacent pairs of those into `i32`
+/// accumulators, so each token's two 32-bit lanes hold the sums of its dimensions `4g, 4g + 1`
+/// and `4g + 2, 4g + 3`; `addp` adds them at the end. (Accumulating a second product into the
+/// `i16` with `smlal` could overflow: `2 * 128 * 128` is `2^15`.)
+///
+/// Without the dot-product extension: its `vdotq_s32` intrinsic is unstable in Rust (as of
+/// 1.95), so a `dotprod` path would need inline assembly.
+///
+/// Tiles: a block is four parts of 4 tokens (one `q` register of codes each, eight accumulators
+/// per query row), so `R x B` holds `8 R B` accumulators: `1 x 2`, `2 x 1` and `3 x 1` (24, with
+/// the query broadcasts, a part and the products, of 32 registers). Not tuned on hardware:
+/// checked for exactness under qemu.
+pub mod screen {
+    use core::arch::aarch64::*;
+
+    const LANES: usize = 4;
+    type V = float32x4_t;
+    /// The pair sums of tokens 0-1 and 2-3 of a part: lanes `2t` and `2t + 1` for token `t`.
+    type Acc = [int32x4_t; 2];
+    /// 4 tokens' 4 codes.
+    type Part = int8x16_t;
+    /// A query row's 4 codes, repeated 4 times.
+    type Q = int8x16_t;
+    const PARTS: usize = 4;
+    const PART_BYTES: usize = 16;
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn row_start(_query_row: &[i8]) -> i32 {
+        0
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn acc_start(_start: i32) -> [Acc; PARTS] {
+        [[vdupq_n_s32(0); 2]; PARTS]
+    }
+
+    /// # Safety
+    ///
+    /// `p` must be valid for reading 16 bytes.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn load_part(p: *const i8) -> Part {
+        // SAFETY: the caller guarantees 16 readable bytes; `ld1` of bytes needs no alignment.
+        unsafe { vld1q_s8(p) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn broadcast(codes: i32) -> Q {
+        vreinterpretq_s8_s32(vdupq_n_s32(codes))
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn mac(acc: Acc, q: Q, d: Part) -> Acc {
+        [
+            vpadalq_s16(acc[0], vmull_s8(vget_low_s8(d), vget_low_s8(q))),
+            vpadalq_s16(acc[1], vmull_high_s8(d, q)),
+        ]
+    }
+
+    /// `addp` of a part's two accumulators gives its 4 tokens' sums in order.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn totals(acc: &[Acc; PARTS]) -> [V; 4] {
+        [
+            vcvtq_f32_s32(vpaddq_s32(acc[0][0], acc[0][1])),
+            vcvtq_f32_s32(vpaddq_s32(acc[1][0], acc[1][1])),
+            vcvtq_f32_s32(vpaddq_s32(acc[2][0], acc[2][1])),
+            vcvtq_f32_s32(vpaddq_s32(acc[3][0], acc[3][1])),
+        ]
+    }
+
+    /// # Safety
+    ///
+    /// `p` must be valid for reading 16 `f32` (element alignment, which any pointer into a
+    /// slice of `f32` has).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    unsafe fn load_scales(p: *const f32) -> [V; 4] {
+        // SAFETY: 16 readable `f32` with element alignment.
+        unsafe {
+            [
+                vld1q_f32(p),
+                vld1q_f32(p.add(4)),
+                vld1q_f32(p.add(8)),
+                vld1q_f32(p.add(12)),
+            ]
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn mul(a: V, b: V) -> V {
+        vmulq_f32(a, b)
+    }
+
+    /// `fmax` (no NaN arises here; it even orders `-0.0` below `+0.0`).
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn max_keep(x: V, m: V) -> V {
+        vmaxq_f32(x, m)
+    }
+
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn splat(x: f32) -> V {
+        vdupq_n_f32(x)
+    }
+
+    /// `-inf` in the lanes where `pad` is nonzero (padding tokens), `s` elsewhere.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn exclude(s: V, pad: V) -> V {
+        vbslq_f32(vceqzq_f32(pad), s, vdupq_n_f32(f32::NEG_INFINITY))
+    }
+
+    /// The largest lane.
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn reduce_max(m: &[V; 4]) -> f32 {
+        vmaxvq_f32(vmaxq_f32(vmaxq_f32(m[0], m[1]), vmaxq_f32(m[2], m[3])))
+    }
+
+    screen_kernel! {
+        features = "neon",
+        group_rows = 64,
+        chunk_bytes = 32768,
+        tiles = [(1 => 1 x 2), (2 => 2 x 1), (3 => 3 x 1)],
+    }
+}

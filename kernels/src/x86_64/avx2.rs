@@ -162,3 +162,126 @@ index_kernel! {
         (1 => 1 x 4), (2 => 2 x 2), (3 => 3 x 1), (4 => 4 x 1), (5 => 5 x 1), (6 => 6 x 1),
     ],
 }
+
+/// The AVX2 screen ([`crate::sketch`]): codes sign-extended to `i16` (`vpmovsxbw`), multiplied
+/// and added in pairs into `i32` (`vpmaddwd`, exact: at most `2 * 128 * 128`), so each token's
+/// 32-bit lane pair holds the sums of its dimensions `4g, 4g + 1` and `4g + 2, 4g + 3`; the
+/// pairs are added (`vphaddd`) at the end. (`vpmaddubsw` would take bytes directly, but it
+/// saturates its 16-bit sums.)
+///
+/// Tiles: a block is four parts of 4 tokens (one `ymm` of `i16` each, four accumulators per
+/// query row), so `R x B` holds `4 R B` accumulators: `1 x 2`, `2 x 1` and `3 x 1` (12
+/// accumulators, the query rows' broadcasts and one part, of 16 registers).
+pub mod screen {
+    use core::arch::x86_64::*;
+
+    const LANES: usize = 8;
+    type V = __m256;
+    /// The pair sums of 4 tokens: lanes `2t` and `2t + 1` for token `t`.
+    type Acc = __m256i;
+    /// 4 tokens' 4 codes, as 16 `i16`.
+    type Part = __m256i;
+    /// A query row's 4 codes as `i16`, repeated 4 times.
+    type Q = __m256i;
+    const PARTS: usize = 4;
+    const PART_BYTES: usize = 16;
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn row_start(_query_row: &[i8]) -> i32 {
+        0
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn acc_start(_start: i32) -> [Acc; PARTS] {
+        [_mm256_setzero_si256(); PARTS]
+    }
+
+    /// # Safety
+    ///
+    /// `p` must be valid for reading 16 bytes (no alignment needed).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load_part(p: *const i8) -> Part {
+        // SAFETY: the caller guarantees 16 readable bytes; `loadu` needs no alignment.
+        _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(p.cast()) })
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn broadcast(codes: i32) -> Q {
+        _mm256_cvtepi8_epi16(_mm_set1_epi32(codes))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn mac(acc: Acc, q: Q, d: Part) -> Acc {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(d, q))
+    }
+
+    /// `vphaddd` of two parts gives tokens `0, 1, 4, 5 | 2, 3, 6, 7` of them; `vpermq` puts
+    /// the middle 64-bit pairs back in token order.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn totals(acc: &[Acc; PARTS]) -> [V; 2] {
+        let low = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(acc[0], acc[1]));
+        let high = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_hadd_epi32(acc[2], acc[3]));
+        [_mm256_cvtepi32_ps(low), _mm256_cvtepi32_ps(high)]
+    }
+
+    /// # Safety
+    ///
+    /// `p` must be valid for reading 16 `f32` (no alignment needed).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load_scales(p: *const f32) -> [V; 2] {
+        // SAFETY: the caller guarantees 16 readable floats; `loadu` needs no alignment.
+        unsafe { [_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))] }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn mul(a: V, b: V) -> V {
+        _mm256_mul_ps(a, b)
+    }
+
+    /// `vmaxps` returns its first operand where it is greater, else its second.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn max_keep(x: V, m: V) -> V {
+        _mm256_max_ps(x, m)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn splat(x: f32) -> V {
+        _mm256_set1_ps(x)
+    }
+
+    /// `-inf` in the lanes where `pad` is nonzero (padding tokens), `s` elsewhere.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn exclude(s: V, pad: V) -> V {
+        let padding = _mm256_cmp_ps::<_CMP_NEQ_UQ>(pad, _mm256_setzero_ps());
+        _mm256_blendv_ps(s, _mm256_set1_ps(f32::NEG_INFINITY), padding)
+    }
+
+    /// The largest lane (of zeros of both signs, either).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn reduce_max(m: &[V; 2]) -> f32 {
+        let m = _mm256_max_ps(m[0], m[1]);
+        let m = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps::<1>(m));
+        let m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+        let m = _mm_max_ss(m, _mm_shuffle_ps::<0b01>(m, m));
+        _mm_cvtss_f32(m)
+    }
+
+    screen_kernel! {
+        features = "avx2",
+        group_rows = 64,
+        chunk_bytes = 32768,
+        tiles = [(1 => 1 x 2), (2 => 2 x 1), (3 => 3 x 1), (4 => 2 x 1)],
+    }
+}

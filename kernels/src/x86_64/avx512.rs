@@ -152,3 +152,212 @@ index_kernel! {
         (11 => 11 x 2), (12 => 12 x 2), (13 => 13 x 2), (14 => 14 x 2),
     ],
 }
+
+/// The AVX-512 screens ([`crate::sketch`]): one 64-byte group of a block is 16 tokens' 4 codes,
+/// one token per 32-bit lane of a `zmm`.
+///
+/// * [`screen::bw`] (AVX-512BW): as the AVX2 screen, codes sign-extended to `i16` and
+///   multiplied and added in pairs (`vpmaddwd`); the pairs are added at the end.
+/// * [`screen::vnni`] (AVX-512 VNNI): `vpdpbusd` multiplies unsigned by signed bytes and adds
+///   each lane's 4 products into its `i32`: 64 products per instruction. The document codes are
+///   made unsigned by flipping their top bit (`d + 128`, one `vpxord` per group, shared by the
+///   tile's query rows), so each lane sums `T + 128 * sum(q)`; each accumulator starts from
+///   `-128 * sum(q)` of its query row instead of zero. Every sum wraps modulo `2^32`, and `T`
+///   fits in `i32`, so the result is exact.
+pub mod screen {
+    use core::arch::x86_64::*;
+
+    const LANES: usize = 16;
+    type V = __m512;
+
+    /// # Safety
+    ///
+    /// `p` must be valid for reading 16 `f32` (no alignment needed).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load_scales(p: *const f32) -> [V; 1] {
+        // SAFETY: the caller guarantees 16 readable floats; `loadu` needs no alignment.
+        [unsafe { _mm512_loadu_ps(p) }]
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn mul(a: V, b: V) -> V {
+        _mm512_mul_ps(a, b)
+    }
+
+    /// `vmaxps` returns its first operand where it is greater, else its second.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn max_keep(x: V, m: V) -> V {
+        _mm512_max_ps(x, m)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn splat(x: f32) -> V {
+        _mm512_set1_ps(x)
+    }
+
+    /// `-inf` in the lanes where `pad` is nonzero (padding tokens), `s` elsewhere.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn exclude(s: V, pad: V) -> V {
+        let padding = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(pad, _mm512_setzero_ps());
+        _mm512_mask_blend_ps(padding, s, _mm512_set1_ps(f32::NEG_INFINITY))
+    }
+
+    /// The largest lane (of zeros of both signs, either).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn reduce_max(m: &[V; 1]) -> f32 {
+        _mm512_reduce_max_ps(m[0])
+    }
+
+    /// AVX-512BW: `vpmovsxbw` and `vpmaddwd`.
+    ///
+    /// Tiles: a block is two parts of 8 tokens (one `zmm` of `i16` each, two accumulators per
+    /// query row): `R x B` holds `2 R B` accumulators, up to `5 x 2` (20, with 5 query
+    /// broadcasts and a part, of 32 registers).
+    pub mod bw {
+        use super::*;
+
+        /// The pair sums of 8 tokens: lanes `2t` and `2t + 1` for token `t`.
+        type Acc = __m512i;
+        /// 8 tokens' 4 codes, as 32 `i16`.
+        type Part = __m512i;
+        /// A query row's 4 codes as `i16`, repeated 8 times.
+        type Q = __m512i;
+        const PARTS: usize = 2;
+        const PART_BYTES: usize = 32;
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn row_start(_query_row: &[i8]) -> i32 {
+            0
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn acc_start(_start: i32) -> [Acc; PARTS] {
+            [_mm512_setzero_si512(); PARTS]
+        }
+
+        /// # Safety
+        ///
+        /// `p` must be valid for reading 32 bytes (no alignment needed).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn load_part(p: *const i8) -> Part {
+            // SAFETY: the caller guarantees 32 readable bytes; `loadu` needs no alignment.
+            _mm512_cvtepi8_epi16(unsafe { _mm256_loadu_si256(p.cast()) })
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn broadcast(codes: i32) -> Q {
+            _mm512_cvtepi8_epi16(_mm256_set1_epi32(codes))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn mac(acc: Acc, q: Q, d: Part) -> Acc {
+            _mm512_add_epi32(acc, _mm512_madd_epi16(d, q))
+        }
+
+        /// The even and the odd lanes of the two parts gathered in token order
+        /// (`vpermt2d`), then added.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw")]
+        fn totals(acc: &[Acc; PARTS]) -> [V; 1] {
+            let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            let sums = _mm512_add_epi32(
+                _mm512_permutex2var_epi32(acc[0], even, acc[1]),
+                _mm512_permutex2var_epi32(acc[0], odd, acc[1]),
+            );
+            [_mm512_cvtepi32_ps(sums)]
+        }
+
+        screen_kernel! {
+            features = "avx512f,avx512bw,avx2",
+            group_rows = 64,
+            chunk_bytes = 32768,
+            tiles = [
+                (1 => 1 x 4), (2 => 2 x 4), (3 => 3 x 3), (4 => 4 x 2), (5 => 5 x 2),
+            ],
+        }
+    }
+
+    /// AVX-512 VNNI: `vpdpbusd` on the document codes made unsigned.
+    ///
+    /// Tiles: one accumulator per query row and block: `R x B` up to 24 accumulators
+    /// (`8 x 3`, `12 x 2`), with the `B` biased groups and the query broadcasts.
+    pub mod vnni {
+        use super::*;
+
+        /// 16 tokens' sums.
+        type Acc = __m512i;
+        /// 16 tokens' 4 codes plus 128 each, as unsigned bytes.
+        type Part = __m512i;
+        /// A query row's 4 codes in every 32-bit lane.
+        type Q = __m512i;
+        const PARTS: usize = 1;
+        const PART_BYTES: usize = 64;
+
+        /// `-128 * sum(q)`, modulo `2^32`: the bias of the unsigned document codes, removed
+        /// before the first product is added.
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+        fn row_start(query_row: &[i8]) -> i32 {
+            let sum: i32 = query_row.iter().map(|&q| i32::from(q)).sum();
+            sum.wrapping_mul(-128)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+        fn acc_start(start: i32) -> [Acc; PARTS] {
+            [_mm512_set1_epi32(start)]
+        }
+
+        /// # Safety
+        ///
+        /// `p` must be valid for reading 64 bytes (no alignment needed).
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+        unsafe fn load_part(p: *const i8) -> Part {
+            // SAFETY: the caller guarantees 64 readable bytes; `loadu` needs no alignment.
+            let codes = unsafe { _mm512_loadu_si512(p.cast()) };
+            _mm512_xor_si512(codes, _mm512_set1_epi8(i8::MIN))
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+        fn broadcast(codes: i32) -> Q {
+            _mm512_set1_epi32(codes)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+        fn mac(acc: Acc, q: Q, d: Part) -> Acc {
+            _mm512_dpbusd_epi32(acc, d, q)
+        }
+
+        #[inline]
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+        fn totals(acc: &[Acc; PARTS]) -> [V; 1] {
+            [_mm512_cvtepi32_ps(acc[0])]
+        }
+
+        screen_kernel! {
+            features = "avx512f,avx512bw,avx512vnni,avx2",
+            group_rows = 64,
+            chunk_bytes = 32768,
+            tiles = [
+                (1 => 1 x 8), (2 => 2 x 6), (3 => 3 x 6), (4 => 4 x 5), (5 => 5 x 4),
+                (6 => 6 x 4), (7 => 7 x 3), (8 => 8 x 3), (9 => 9 x 2), (10 => 10 x 2),
+                (11 => 11 x 2), (12 => 12 x 2),
+            ],
+        }
+    }
+}
