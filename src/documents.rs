@@ -19,6 +19,15 @@ mod sealed {
         /// `query`'s row maxima against the document at `position`, into `out` (one per query
         /// row); the dims were checked.
         fn row_maxima(&self, query: &PreparedQuery, position: usize, out: &mut [f32]);
+        /// The exact top `k` (at least 1) found by pruning, if these documents can prune
+        /// (an [`crate::Index`] with a sketch) and pruning pays; `None`: scan them all.
+        fn pruned_top_k(
+            &self,
+            _query: &PreparedQuery,
+            _k: usize,
+        ) -> Option<(Vec<crate::Hit>, crate::TopKStats)> {
+            None
+        }
     }
 }
 

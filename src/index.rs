@@ -10,7 +10,10 @@ use half::{bf16, f16};
 use maxsim_kernels::index::{self as layout, Element, INDEX_LANES};
 
 use crate::documents::{check_dims, Source};
+use crate::prune::{pruned_top_k, DocumentBound, Sketched, TopKStats};
 use crate::scorer::{current_threads, for_each};
+use crate::search::Hit;
+use crate::sketch::{IndexSketch, Sketch};
 use crate::{Corpus, Documents, Error, PreparedQuery, Result, TokenMatrix, TokenMatrixBuf};
 
 pub use maxsim_kernels::index::Storage;
@@ -58,15 +61,31 @@ pub struct Index {
     /// `skip` on (a loaded file keeps its header in front, so the blocks are never moved).
     data: Vec<u64>,
     skip: usize,
+    /// The int8 sketch that prunes top-k, if built ([`Sketch::Int8`]).
+    sketch: Option<IndexSketch>,
 }
 
 impl Index {
-    /// Rearranges every document of `corpus` into blocks of `storage` values (in parallel).
+    /// Rearranges every document of `corpus` into blocks of `storage` values, with the int8
+    /// sketch that prunes top-k ([`Sketch::Int8`]), in parallel.
     ///
     /// # Errors
     ///
     /// [`Error::TooLarge`] if the index would not fit in memory.
     pub fn from_corpus(corpus: &Corpus<'_>, storage: Storage) -> Result<Index> {
+        Index::from_corpus_with(corpus, storage, Sketch::Int8)
+    }
+
+    /// As [`Index::from_corpus`], with or without the sketch.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] if the index would not fit in memory.
+    pub fn from_corpus_with(
+        corpus: &Corpus<'_>,
+        storage: Storage,
+        sketch: Sketch,
+    ) -> Result<Index> {
         let dim = corpus.dim();
         let rows: Vec<usize> = corpus.spans().iter().map(|span| span.len()).collect();
         let mut index = Index::empty(storage, dim, rows)?;
@@ -75,7 +94,61 @@ impl Index {
             Storage::F16 => index.pack::<f16>(corpus),
             Storage::Bf16 => index.pack::<bf16>(corpus),
         }
-        Ok(index)
+        match sketch {
+            Sketch::Int8 => index.with_sketch(),
+            Sketch::None => Ok(index),
+        }
+    }
+
+    /// This index with the int8 sketch that prunes top-k, built from the stored values if it
+    /// has none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TooLarge`] if the sketch would not fit in memory.
+    pub fn with_sketch(mut self) -> Result<Index> {
+        if self.sketch.is_none() {
+            let sketch = IndexSketch::build(&self.rows, self.dim, |doc, out| self.widen(doc, out))?;
+            self.sketch = Some(sketch);
+        }
+        Ok(self)
+    }
+
+    /// This index without its sketch: top-k then scores every document.
+    #[must_use]
+    pub fn without_sketch(mut self) -> Index {
+        self.sketch = None;
+        self
+    }
+
+    /// Whether the index carries the int8 sketch that prunes top-k.
+    #[must_use]
+    pub fn has_sketch(&self) -> bool {
+        self.sketch.is_some()
+    }
+
+    /// The interval `(lower, upper)` that the sketch proves to hold `query`'s exact score
+    /// against document `doc` (`lower <= score <= upper`, the score as
+    /// [`PreparedQuery::score_corpus`] computes it): what pruned top-k ranks documents by
+    /// before scoring the few that matter. `None` where no bound is given: the index has no
+    /// sketch, `doc` is past the end or empty, the query is empty, or the document or the query
+    /// holds a value that cannot be bounded (not finite, or a token norm above `2^50`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DimMismatch`].
+    pub fn score_bounds(&self, query: &PreparedQuery, doc: usize) -> Result<Option<(f64, f64)>> {
+        check_dims(query.dim(), self.dim)?;
+        if self.sketch.is_none() {
+            return Ok(None);
+        }
+        Ok(crate::prune::score_bounds(query, self, doc))
+    }
+
+    /// Bytes the sketch occupies (0 without one).
+    #[must_use]
+    pub fn sketch_bytes(&self) -> usize {
+        self.sketch.as_ref().map_or(0, IndexSketch::bytes)
     }
 
     /// Rearranges token matrices of one dim (see [`Index::from_corpus`]).
@@ -119,6 +192,7 @@ impl Index {
             starts,
             data,
             skip: 0,
+            sketch: None,
         })
     }
 
@@ -202,12 +276,17 @@ impl Index {
     pub fn document(&self, index: usize) -> Option<TokenMatrixBuf> {
         let rows = *self.rows.get(index)?;
         let mut values = vec![0.0f32; rows * self.dim];
-        match self.storage {
-            Storage::F32 => self.unpack::<f32>(index, &mut values),
-            Storage::F16 => self.unpack::<f16>(index, &mut values),
-            Storage::Bf16 => self.unpack::<bf16>(index, &mut values),
-        }
+        self.widen(index, &mut values);
         TokenMatrixBuf::new(values, self.dim).ok()
+    }
+
+    /// Document `index`'s stored values widened to f32, row-major, into `out`.
+    fn widen(&self, index: usize, out: &mut [f32]) {
+        match self.storage {
+            Storage::F32 => self.unpack::<f32>(index, out),
+            Storage::F16 => self.unpack::<f16>(index, out),
+            Storage::Bf16 => self.unpack::<bf16>(index, out),
+        }
     }
 
     fn unpack<T: Element + bytemuck::Pod>(&self, index: usize, out: &mut [f32]) {
@@ -287,18 +366,20 @@ impl fmt::Debug for Index {
             .field("documents", &self.rows.len())
             .field("total_rows", &self.total_rows())
             .field("data_bytes", &self.data_bytes())
+            .field("sketch_bytes", &self.sketch_bytes())
             .finish()
     }
 }
 
 impl PartialEq for Index {
-    /// The same documents stored the same way (bit for bit).
+    /// The same documents stored the same way (bit for bit), with the same sketch.
     fn eq(&self, other: &Index) -> bool {
         self.storage == other.storage
             && self.dim == other.dim
             && self.rows == other.rows
             && self.data_bytes() == other.data_bytes()
             && self.data_as_bytes() == other.data_as_bytes()
+            && self.sketch == other.sketch
     }
 }
 
@@ -326,6 +407,36 @@ impl Source for Index {
             Storage::Bf16 => self.row_maxima_in::<bf16>(query, position, out),
         }
     }
+
+    fn pruned_top_k(&self, query: &PreparedQuery, k: usize) -> Option<(Vec<Hit>, TopKStats)> {
+        self.sketch.as_ref()?;
+        pruned_top_k(query, self, k)
+    }
+}
+
+impl Sketched for Index {
+    fn documents(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn doc_rows(&self, doc: usize) -> usize {
+        self.rows[doc]
+    }
+
+    fn sketch(&self, doc: usize) -> (&[i8], &[f32], DocumentBound) {
+        match &self.sketch {
+            Some(sketch) => sketch.document(doc),
+            None => (&[], &[], DocumentBound::UNBOUNDED),
+        }
+    }
+
+    fn exact(&self, query: &PreparedQuery, doc: usize) -> f32 {
+        Source::score(self, query, doc)
+    }
 }
 
 impl Documents for Index {
@@ -339,21 +450,31 @@ impl Documents for Index {
 // | bytes | field |
 // |---|---|
 // | 8 | magic `MAXSIMIX` |
-// | 4 | format version, little-endian u32 (1) |
+// | 4 | format version, little-endian u32 (2; version 1, without the sketch word and
+// |   | sections, is still read) |
 // | 4 | storage: 0 f32, 1 f16, 2 bf16 (u32) |
 // | 8 | dim (u64) |
 // | 8 | documents `n` (u64) |
-// | 8 | total token rows (u64) |
+// | 8 | total token rows `r` (u64) |
 // | 8 | stored elements `e` (u64): the sum over documents of ceil(rows / 16) * 16 * dim |
+// | 8 | sketch: 0 none, 1 int8 (u64) |
 // | 8 * n | each document's rows (u64) |
 // | 0..63 | zeros, so the blocks start at a multiple of 64 bytes |
 // | e * bytes | the blocks, little-endian |
 // | 0..7 | zeros, to a multiple of 8 bytes |
+// | c | with a sketch: each document's packed int8 codes, `c` the sum over documents of
+// |   | ceil(rows / 16) * 16 * ceil(dim / 4) * 4 |
+// | 0..7 | zeros, to a multiple of 8 bytes |
+// | 4 * r | each token's scale (f32) |
+// | 0..7 | zeros, to a multiple of 8 bytes |
+// | 8 * n | each document's two bound terms (f32 error, f32 sketched norm) |
 // | 8 | checksum (u64) of every byte before it |
 
 const MAGIC: &[u8; 8] = b"MAXSIMIX";
-const VERSION: u32 = 1;
-const FIXED_HEADER: usize = 48;
+const VERSION: u32 = 2;
+/// The fixed header of version 1 and of version 2 (which adds the sketch word).
+const FIXED_HEADER_V1: usize = 48;
+const FIXED_HEADER: usize = 56;
 /// Most documents a file may declare before its length is even checked against them.
 const MAX_DOCUMENTS: u64 = 1 << 40;
 
@@ -364,15 +485,44 @@ impl Index {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::with_capacity(self.file_len());
         self.write_header(&mut bytes);
-        bytes.extend_from_slice(self.data_as_bytes());
-        bytes.resize(bytes.len().next_multiple_of(8), 0);
+        for piece in self.body() {
+            bytes.extend_from_slice(&piece);
+        }
         let checksum = checksum(&bytes);
         bytes.extend_from_slice(&checksum.to_le_bytes());
         bytes
     }
 
     fn file_len(&self) -> usize {
-        self.header_len() + self.data_bytes().next_multiple_of(8) + 8
+        self.header_len() + self.body().iter().map(|piece| piece.len()).sum::<usize>() + 8
+    }
+
+    /// What follows the header, in order, each piece padded to a multiple of 8 bytes: the
+    /// blocks, then the sketch's codes, scales and bounds.
+    fn body(&self) -> Vec<std::borrow::Cow<'_, [u8]>> {
+        use std::borrow::Cow;
+        let padded = |bytes: &[u8]| -> Vec<u8> {
+            let mut out = bytes.to_vec();
+            out.resize(bytes.len().next_multiple_of(8), 0);
+            out
+        };
+        let data = self.data_as_bytes();
+        let whole = data.len() - data.len() % 8;
+        let mut pieces = vec![
+            Cow::Borrowed(&data[..whole]),
+            Cow::Owned(padded(&data[whole..])),
+        ];
+        if let Some(sketch) = &self.sketch {
+            pieces.push(Cow::Owned(padded(bytemuck::cast_slice(&sketch.codes))));
+            pieces.push(Cow::Owned(padded(bytemuck::cast_slice(&sketch.scales))));
+            let bounds: Vec<f32> = sketch
+                .bounds
+                .iter()
+                .flat_map(|bound| [bound.error, bound.sketched])
+                .collect();
+            pieces.push(Cow::Owned(bytemuck::cast_slice(&bounds).to_vec()));
+        }
+        pieces
     }
 
     fn header_len(&self) -> usize {
@@ -389,6 +539,7 @@ impl Index {
             self.rows.len(),
             self.total_rows(),
             *self.starts.last().unwrap_or(&0),
+            usize::from(self.sketch.is_some()),
         ]
         .into_iter()
         .chain(self.rows.iter().copied())
@@ -423,13 +574,10 @@ impl Index {
             let mut hasher = Checksum::new();
             hasher.update(&header);
             file.write_all(&header)?;
-            let data = self.data_as_bytes();
-            hasher.update(data);
-            file.write_all(data)?;
-            let pad = [0u8; 8];
-            let pad = &pad[..data.len().next_multiple_of(8) - data.len()];
-            hasher.update(pad);
-            file.write_all(pad)?;
+            for piece in self.body() {
+                hasher.update(&piece);
+                file.write_all(&piece)?;
+            }
             file.write_all(&hasher.finish().to_le_bytes())?;
             file.sync_all()
         };
@@ -508,7 +656,7 @@ impl Index {
             ));
         }
         let bytes: &[u8] = bytemuck::cast_slice(&words);
-        if bytes.len() < FIXED_HEADER + 8 + 8 {
+        if bytes.len() < FIXED_HEADER_V1 + 8 + 8 {
             return Err(fail(format!(
                 "{} bytes is too short for an index",
                 bytes.len()
@@ -519,9 +667,19 @@ impl Index {
         }
         let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or([0; 8]));
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or([0; 4]));
-        if version != VERSION {
+        let fixed_header = match version {
+            1 => FIXED_HEADER_V1,
+            VERSION => FIXED_HEADER,
+            _ => {
+                return Err(fail(format!(
+                    "format version {version}; this build reads versions 1 and {VERSION}"
+                )))
+            }
+        };
+        if bytes.len() < fixed_header + 8 + 8 {
             return Err(fail(format!(
-                "format version {version}; this build reads version {VERSION}"
+                "{} bytes is too short for an index",
+                bytes.len()
             )));
         }
         let code = u32::from_le_bytes(bytes[12..16].try_into().unwrap_or([0; 4]));
@@ -530,6 +688,11 @@ impl Index {
             .and_then(Storage::from_code)
             .ok_or_else(|| fail(format!("unknown storage type code {code}")))?;
         let (dim, documents, total_rows, elements) = (word(16), word(24), word(32), word(40));
+        let sketched = match (fixed_header > FIXED_HEADER_V1).then(|| word(48)) {
+            None | Some(0) => false,
+            Some(1) => true,
+            Some(other) => return Err(fail(format!("unknown sketch code {other}"))),
+        };
         if dim == 0 || dim > u64::from(u32::MAX) {
             return Err(fail(format!("dim {dim} is out of range")));
         }
@@ -539,7 +702,7 @@ impl Index {
         let (dim, documents) = (dim as usize, documents as usize);
         let header_len = documents
             .checked_mul(8)
-            .and_then(|n| n.checked_add(FIXED_HEADER))
+            .and_then(|n| n.checked_add(fixed_header))
             .map(|n| n.next_multiple_of(64))
             .filter(|&n| n + 8 <= bytes.len())
             .ok_or_else(|| {
@@ -549,7 +712,7 @@ impl Index {
                 ))
             })?;
         let rows: Vec<usize> = (0..documents)
-            .map(|i| usize::try_from(word(FIXED_HEADER + 8 * i)).unwrap_or(usize::MAX))
+            .map(|i| usize::try_from(word(fixed_header + 8 * i)).unwrap_or(usize::MAX))
             .collect();
         let starts = block_starts(&rows, dim)
             .map_err(|_| fail("the documents' rows overflow the address space".into()))?;
@@ -559,23 +722,46 @@ impl Index {
                 "the documents' rows add up to {summed:?}, but the header says {total_rows}"
             )));
         }
+        let total_rows = summed.unwrap_or(0);
         let stored = *starts.last().unwrap_or(&0);
         if usize::try_from(elements).ok() != Some(stored) {
             return Err(fail(format!(
                 "the header says {elements} stored values; {documents} documents of dim {dim} need {stored}"
             )));
         }
-        let expected_len = stored
+        let overflow = || fail("the documents' sizes overflow the address space".into());
+        let data_end = stored
             .checked_mul(storage.bytes())
             .map(|data| data.next_multiple_of(8))
-            .and_then(|data| data.checked_add(header_len + 8));
-        if expected_len != Some(bytes.len()) {
+            .and_then(|data| data.checked_add(header_len))
+            .ok_or_else(overflow)?;
+        // The sketch's sections, each a range of bytes (empty without a sketch).
+        let mut sections = [data_end..data_end, data_end..data_end, data_end..data_end];
+        if sketched {
+            let codes = crate::sketch::code_starts(&rows, dim)
+                .map(|starts| *starts.last().unwrap_or(&0))
+                .ok_or_else(overflow)?;
+            let mut at = data_end;
+            for (section, len) in sections.iter_mut().zip([
+                Some(codes),
+                total_rows.checked_mul(4),
+                documents.checked_mul(8),
+            ]) {
+                let len = len.ok_or_else(overflow)?;
+                let end = at.checked_add(len).ok_or_else(overflow)?;
+                *section = at..end;
+                at = end.checked_next_multiple_of(8).ok_or_else(overflow)?;
+            }
+        }
+        let body_end = sections[2].end.next_multiple_of(8);
+        if body_end.checked_add(8) != Some(bytes.len()) {
             return Err(fail(format!(
-                "{} bytes, but {documents} documents of these rows need {expected_len:?}: truncated or trailing data",
-                bytes.len()
+                "{} bytes, but {documents} documents of these rows need {}: truncated or trailing data",
+                bytes.len(),
+                body_end.saturating_add(8)
             )));
         }
-        if bytes[FIXED_HEADER + 8 * documents..header_len]
+        if bytes[fixed_header + 8 * documents..header_len]
             .iter()
             .any(|&b| b != 0)
         {
@@ -585,8 +771,30 @@ impl Index {
         if checksum(&bytes[..body]) != word(body) {
             return Err(fail("checksum mismatch: the file is corrupted".into()));
         }
-        // The blocks stay where the read put them: the header's words are skipped.
-        words.truncate(body / 8);
+        let sketch = if sketched {
+            let codes: Vec<i8> = bytemuck::cast_slice(&bytes[sections[0].clone()]).to_vec();
+            let scales: Vec<f32> = bytemuck::try_cast_slice(&bytes[sections[1].clone()])
+                .map_err(|_| fail("the sketch's scales are misaligned".into()))?
+                .to_vec();
+            let bounds: Vec<DocumentBound> =
+                bytemuck::try_cast_slice::<u8, f32>(&bytes[sections[2].clone()])
+                    .map_err(|_| fail("the sketch's bounds are misaligned".into()))?
+                    .chunks_exact(2)
+                    .map(|pair| DocumentBound {
+                        error: pair[0],
+                        sketched: pair[1],
+                    })
+                    .collect();
+            Some(
+                IndexSketch::from_parts(&rows, dim, codes, scales, bounds)
+                    .map_err(|message| fail(format!("bad sketch: {message}")))?,
+            )
+        } else {
+            None
+        };
+        // The blocks stay where the read put them: the header's words are skipped, and the
+        // sketch's (copied out above) dropped.
+        words.truncate(data_end / 8);
         Ok(Index {
             storage,
             dim,
@@ -594,6 +802,7 @@ impl Index {
             starts,
             data: words,
             skip: header_len / 8,
+            sketch,
         })
     }
 }

@@ -48,9 +48,12 @@ mod matrix;
 #[cfg(feature = "npy")]
 pub mod npy;
 mod offsets;
+mod prune;
 mod query;
 mod scorer;
 mod search;
+mod sketch;
+pub mod synthetic;
 mod value;
 
 pub use corpus::Corpus;
@@ -61,9 +64,11 @@ pub use index::{Index, Storage};
 pub use matrix::{TokenMatrix, TokenMatrixBuf};
 pub use maxsim_kernels::Isa;
 pub use offsets::Offset;
+pub use prune::TopKStats;
 pub use query::{maxsim, maxsim_with_isa, Explanation, PreparedQuery, RowMatch};
 pub use scorer::Scorer;
-pub use search::{Hit, QueryBatch};
+pub use search::{Hit, Pruning, QueryBatch, TopK};
+pub use sketch::Sketch;
 pub use value::Value;
 
 /// The kernels themselves, for benchmarks and for code that manages its own buffers.

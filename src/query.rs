@@ -4,6 +4,7 @@ use maxsim_kernels::{scalar, Kernel};
 
 use crate::dispatch::{kernel_for, selected_isa};
 use crate::documents::check_dims;
+use crate::prune::QuerySketch;
 use crate::value::with_f32;
 use crate::{Error, Isa, Result, TokenMatrix, Value};
 
@@ -32,6 +33,8 @@ pub struct PreparedQuery {
     weights: Option<Vec<f32>>,
     /// The caller's index of each row, when a mask or zero weights removed some.
     source_rows: Option<Vec<usize>>,
+    /// The rows' int8 sketch, for pruned top-k over an index.
+    sketch: QuerySketch,
 }
 
 impl PreparedQuery {
@@ -72,6 +75,7 @@ impl PreparedQuery {
             .ok_or(Error::TooLarge { rows, dim })?;
         let mut packed = vec![0.0; len];
         kernel.pack_query(&row_major, dim, &mut packed);
+        let sketch = QuerySketch::new(&row_major, dim);
         Ok(PreparedQuery {
             packed,
             row_major,
@@ -80,6 +84,7 @@ impl PreparedQuery {
             kernel,
             weights,
             source_rows,
+            sketch,
         })
     }
 
@@ -148,6 +153,11 @@ impl PreparedQuery {
 
     pub(crate) fn kernel(&self) -> Kernel {
         self.kernel
+    }
+
+    /// The rows' int8 sketch.
+    pub(crate) fn sketch(&self) -> &QuerySketch {
+        &self.sketch
     }
 
     fn weight(&self, row: usize) -> f32 {

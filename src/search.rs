@@ -4,6 +4,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::ops::Range;
 
+use crate::prune::TopKStats;
 use crate::scorer::{current_threads, for_each, map_reduce};
 use crate::{Corpus, Documents, Error, Isa, PreparedQuery, Result, TokenMatrix};
 
@@ -64,9 +65,63 @@ impl PreparedQuery {
     ///
     /// [`Error::DimMismatch`].
     pub fn top_k<D: Documents + ?Sized>(&self, documents: &D, k: usize) -> Result<Vec<Hit>> {
+        Ok(self.top_k_with(documents, k, Pruning::Auto)?.hits)
+    }
+
+    /// [`PreparedQuery::top_k`], choosing whether to prune, and reporting what was done.
+    ///
+    /// With [`Pruning::Auto`] (what `top_k` does), top-k over an [`crate::Index`] with a sketch
+    /// screens every document with its int8 codes, which bounds its exact score in an interval
+    /// (proven; see the README), and scores exactly only the documents whose upper bound
+    /// reaches the k-th best lower bound, best upper bound first, until none left can enter:
+    /// the hits are the full scan's, bit for bit, ties and NaN included. Where bounds cannot
+    /// prune (scores all within the bounds' width, as with random unit vectors), a sample
+    /// screened first detects it and the full scan runs instead. [`Pruning::Off`] always scans
+    /// in full. Other documents are always scanned in full.
+    ///
+    /// ```
+    /// use maxsim::{Corpus, Index, Pruning, PreparedQuery, Storage, TokenMatrix};
+    /// use maxsim::synthetic::Synthetic;
+    ///
+    /// let mut data = Synthetic::new(32, 1);
+    /// let docs = data.corpus(400, 20);
+    /// let corpus = Corpus::from_padded(&docs[..], (400, 20, 32))?;
+    /// let index = Index::from_corpus(&corpus, Storage::Bf16)?; // with the sketch
+    /// let query = data.query_for(&docs[7 * 20 * 32..8 * 20 * 32], 8);
+    /// let query = PreparedQuery::new(TokenMatrix::new(&query, 32)?)?;
+    ///
+    /// let pruned = query.top_k_with(&index, 5, Pruning::Auto)?;
+    /// let full = query.top_k_with(&index, 5, Pruning::Off)?;
+    /// assert_eq!(pruned.hits, full.hits); // always
+    /// assert!(pruned.stats.rescored <= full.stats.rescored);
+    /// # Ok::<(), maxsim::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DimMismatch`].
+    pub fn top_k_with<D: Documents + ?Sized>(
+        &self,
+        documents: &D,
+        k: usize,
+        pruning: Pruning,
+    ) -> Result<TopK> {
         documents.check_dim(self.dim())?;
+        let n = documents.len();
         if k == 0 {
-            return Ok(Vec::new());
+            let stats = TopKStats {
+                documents: n,
+                ..TopKStats::default()
+            };
+            return Ok(TopK {
+                hits: Vec::new(),
+                stats,
+            });
+        }
+        if pruning == Pruning::Auto {
+            if let Some((hits, stats)) = documents.pruned_top_k(self, k) {
+                return Ok(TopK { hits, stats });
+            }
         }
         let best = map_reduce(
             balanced_chunks(documents),
@@ -84,8 +139,37 @@ impl PreparedQuery {
             || BestK::new(k),
             BestK::merge,
         );
-        Ok(best.into_sorted())
+        let stats = TopKStats {
+            documents: n,
+            screened: 0,
+            rescored: n,
+            pruned: false,
+        };
+        Ok(TopK {
+            hits: best.into_sorted(),
+            stats,
+        })
     }
+}
+
+/// Whether top-k may prune ([`PreparedQuery::top_k_with`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Pruning {
+    /// Prune where the documents allow it (an [`crate::Index`] with a sketch) and it pays.
+    #[default]
+    Auto,
+    /// Score every document.
+    Off,
+}
+
+/// Top-k hits and what the search did to find them.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub struct TopK {
+    /// The best documents, best first (as [`PreparedQuery::top_k`] returns them).
+    pub hits: Vec<Hit>,
+    /// How many documents were screened and scored exactly.
+    pub stats: TopKStats,
 }
 
 /// A document's id and its score: one result of top-k.
@@ -140,20 +224,30 @@ impl Ord for ByRank {
 
 /// The best `k` hits seen so far.
 #[derive(Clone)]
-struct BestK {
+pub(crate) struct BestK {
     k: usize,
     heap: BinaryHeap<ByRank>,
 }
 
 impl BestK {
-    fn new(k: usize) -> Self {
+    pub(crate) fn new(k: usize) -> Self {
         BestK {
             k,
             heap: BinaryHeap::with_capacity(k.min(1024) + 1),
         }
     }
 
-    fn offer(&mut self, hit: Hit) {
+    /// Whether `k` hits are held.
+    pub(crate) fn is_full(&self) -> bool {
+        self.heap.len() >= self.k
+    }
+
+    /// The worst hit held.
+    pub(crate) fn worst(&self) -> Option<Hit> {
+        self.heap.peek().map(|worst| worst.0)
+    }
+
+    pub(crate) fn offer(&mut self, hit: Hit) {
         if self.heap.len() < self.k {
             self.heap.push(ByRank(hit));
         } else if let Some(mut worst) = self.heap.peek_mut() {
@@ -163,14 +257,14 @@ impl BestK {
         }
     }
 
-    fn merge(mut self, other: BestK) -> BestK {
+    pub(crate) fn merge(mut self, other: BestK) -> BestK {
         for hit in other.heap {
             self.offer(hit.0);
         }
         self
     }
 
-    fn into_sorted(self) -> Vec<Hit> {
+    pub(crate) fn into_sorted(self) -> Vec<Hit> {
         self.heap
             .into_sorted_vec()
             .into_iter()
@@ -307,6 +401,21 @@ impl QueryBatch {
         documents.check_dim(self.dim())?;
         if k == 0 {
             return Ok(vec![Vec::new(); queries]);
+        }
+        // Documents that prune (an index with a sketch) serve each query on its own, pruned:
+        // the same hits as the batch's single pass.
+        let dim = self.dim();
+        let single = |rows: &Range<usize>| -> Result<PreparedQuery> {
+            let values = &self.all_rows.row_major()[rows.start * dim..rows.end * dim];
+            PreparedQuery::with_isa(TokenMatrix::new(values, dim)?, self.isa())
+        };
+        let first = single(&self.queries[0])?;
+        if let Some((hits, _)) = documents.pruned_top_k(&first, k) {
+            let mut all = vec![hits];
+            for rows in &self.queries[1..] {
+                all.push(single(rows)?.top_k(documents, k)?);
+            }
+            return Ok(all);
         }
         let best = map_reduce(
             balanced_chunks(documents),
