@@ -49,6 +49,10 @@ BUILD = re.compile(
     r"^  index build, f32 corpus of (\d+) x (\d+) x (\d+) to (\w+): ([\d.]+) ms .*, "
     r"([\d.]+)x one scan by a (\d+)-row query"
 )
+PRUNED = re.compile(
+    r"^  pruned top-(\d+), (\w+) (\d+) x (\d+) x (\d+), (\d+) rows: full scan ([\d.]+) ms, "
+    r"pruned ([\d.]+) ms \(([\d.]+)x\), (\d+) of (\d+) documents rescored"
+)
 TINY = re.compile(r"^  (\d+x\d+x\d+): (\w+) ([\d.]+) ns, scalar ([\d.]+) ns")
 ABOVE = re.compile(r"^  \^ (\w+): above 100%")
 MEANWHILE = re.compile(
@@ -172,6 +176,7 @@ def parse(path):
         if m := RUN.match(line):
             run = {"command": m[3], "limits": {}, "rows": {}, "batch": {}, "tiny": {}, "above": []}
             run["against_rows"] = {}
+            run["pruned"] = {}
             run["build"] = {}
             run["meanwhile"] = None
             runs.append(run)
@@ -194,6 +199,9 @@ def parse(path):
                 storage, ratio = item.split()
                 key = (section, int(m[1]), last_dim, storage)
                 run["against_rows"][key] = float(ratio.rstrip("x"))
+        elif m := PRUNED.match(line):
+            key = (section, m[2], f"{m[3]} x {m[4]} x {m[5]}", int(m[6]))
+            run["pruned"][key] = (float(m[7]), float(m[8]), float(m[9]), int(m[10]), int(m[11]))
         elif m := BUILD.match(line):
             key = (section, f"{m[1]} x {m[2]} x {m[3]}", m[4], int(m[7]))
             run["build"][key] = (float(m[5]), float(m[6]))
@@ -334,6 +342,14 @@ def derived_lines(runs):
             f"index against rows, resident, {rows} rows (dim {dim}), {isa}, {threads} thread(s): "
             + ", ".join(items)
             + " the speed"
+        )
+    for ((isa, threads), data, shape, rows), values in collect(runs, "pruned").items():
+        lines.append(
+            f"pruned top-10, {data} {shape}, {rows} rows, {isa}, {threads} thread(s): "
+            f"{spread((v[2] for v in values), '{:.2f}', 'x')} faster than the full scan "
+            f"({spread((v[1] for v in values), '{:.2f}', ' ms')} against "
+            f"{spread((v[0] for v in values), '{:.2f}', ' ms')}), "
+            f"{spread((v[3] for v in values), '{:.0f}')} of {values[0][4]} rescored"
         )
     for ((isa, threads), shape, storage, rows), values in collect(runs, "build").items():
         lines.append(

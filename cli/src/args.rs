@@ -128,6 +128,9 @@ pub struct IndexArgs {
     /// The index file to write (replaced atomically)
     #[arg(long, value_name = "CORPUS", value_parser = clap::value_parser!(PathBuf))]
     pub out: PathBuf,
+    /// Leave out the int8 sketch that prunes `search` (dim + 4 bytes a token)
+    #[arg(long)]
+    pub no_sketch: bool,
     /// Threads to index on; 0 means all cores [default: all cores]
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -154,6 +157,12 @@ pub struct SearchArgs {
     /// Time the search (not the reading) R times and print the median to standard error
     #[arg(long, value_name = "R", default_value_t = 1, value_parser = at_least_one)]
     pub repeat: usize,
+    /// Score every document: no pruning by the index's sketch (the same hits, bit for bit)
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Print to standard error how many documents were screened and scored exactly
+    #[arg(long)]
+    pub stats: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -189,6 +198,14 @@ pub struct BenchArgs {
     /// Queries in the batch timed against as many single queries (below 2: no batch)
     #[arg(long, value_name = "B", default_value_t = 8)]
     pub batch: usize,
+    /// Skip the pruned top-10 cases (structured and random data, a bf16 index with its
+    /// sketch, at --prune-shapes)
+    #[arg(long)]
+    pub skip_pruning: bool,
+    /// Documents x tokens of the pruned top-10 cases, comma-separated
+    #[arg(long, value_name = "NxM,...", value_delimiter = ',', default_value = "500x1038,10000x180",
+          value_parser = shape_parser)]
+    pub prune_shapes: Vec<(usize, usize)>,
     /// Print one JSON object per measurement instead of tables
     #[arg(long)]
     pub json: bool,
@@ -248,4 +265,19 @@ mod tests {
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
     }
+}
+
+/// `NxM` with both at least 1.
+fn shape_parser(text: &str) -> Result<(usize, usize), String> {
+    let (docs, rows) = text
+        .split_once('x')
+        .ok_or_else(|| format!("{text:?} is not documents x tokens, like 500x1038"))?;
+    let count = |part: &str| -> Result<usize, String> {
+        part.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .ok_or_else(|| format!("{part:?} is not a count of at least 1"))
+    };
+    Ok((count(docs)?, count(rows)?))
 }

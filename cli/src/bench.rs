@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use maxsim::kernels::Kernel;
-use maxsim::{Candidates, Corpus, Index, Isa, PreparedQuery, QueryBatch, Storage, TokenMatrix};
+use maxsim::synthetic::Synthetic;
+use maxsim::{
+    Candidates, Corpus, Index, Isa, PreparedQuery, Pruning, QueryBatch, Storage, TokenMatrix,
+};
 
 use super::args::{BenchArgs, BenchIsas};
 use super::progress::Progress;
@@ -56,6 +59,8 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
         resident_docs,
         threads: thread_counts,
         batch,
+        skip_pruning,
+        prune_shapes,
         json,
     } = args;
     let isas = match isa {
@@ -80,6 +85,13 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
     }
     let mut rng = super::demo::SplitMix(7);
     let max_dim = dims.iter().copied().max().unwrap_or(128);
+    // The pruning cases' data, made once: indexes of structured and random corpora.
+    let prune_sets = if skip_pruning {
+        Vec::new()
+    } else {
+        progress.set_message("pruning cases: generating and indexing");
+        prune_sets(&prune_shapes, dims.first().copied().unwrap_or(128))?
+    };
     for &threads in &thread_counts {
         let pool = super::thread_pool(threads)?;
         pool.install(|| -> Result<(), Failure> {
@@ -195,6 +207,12 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
                     }
                     lines.push(build_case(&mut limits, &memory, &mut rng, &corpus, doc_rows, isa, threads)?);
                 }
+                for set in &prune_sets {
+                    progress.set_message(format!("{isa}, {threads} thread(s): pruned top-10, {}", set.name()));
+                    for case in set.cases(&mut limits, &memory, isa, threads)? {
+                        lines.push(case);
+                    }
+                }
                 limits.report(isa, threads, &lines, json);
                 progress.set_message(format!("{isa}: tiny shapes"));
                 tiny_shapes(isa, json)?;
@@ -229,6 +247,7 @@ enum Line {
         seconds: f64,
     },
     Build(Build),
+    Pruned(Pruned),
     Text(String),
 }
 
@@ -420,6 +439,7 @@ impl Limits {
                 Line::Text(text) if !json => println!("{text}"),
                 Line::Text(_) => {}
                 Line::Build(build) => build.report(self, json),
+                Line::Pruned(pruned) => pruned.report(json),
             }
         }
     }
@@ -528,6 +548,174 @@ impl Build {
                 self.seconds * 1e3,
                 bytes / self.seconds / 1e9,
                 self.scan_seconds * 1e3
+            );
+        }
+    }
+}
+
+/// Query rows of the pruning cases.
+const PRUNE_QUERY_ROWS: [usize; 2] = [32, 10];
+/// The k of the pruning cases.
+const PRUNE_K: usize = 10;
+
+/// A corpus for the pruning cases, as a bf16 index with its sketch, and its queries.
+struct PruneSet {
+    /// "structured" (clustered tokens, the query derived from a document) or "random" (unit
+    /// vectors: the worst case, where bounds cannot prune).
+    data: &'static str,
+    docs: usize,
+    doc_rows: usize,
+    dim: usize,
+    index: Index,
+    /// One query per entry of `PRUNE_QUERY_ROWS`.
+    queries: Vec<Vec<f32>>,
+}
+
+/// Structured and random data at each of `shapes` (documents, tokens).
+fn prune_sets(shapes: &[(usize, usize)], dim: usize) -> Result<Vec<PruneSet>, Failure> {
+    let mut sets = Vec::new();
+    for &(docs, doc_rows) in shapes {
+        for data in ["structured", "random"] {
+            let (values, queries) = if data == "structured" {
+                let mut generator = Synthetic::new(dim, 17);
+                let values = generator.corpus(docs, doc_rows);
+                let target = docs / 3;
+                let page = &values[target * doc_rows * dim..(target + 1) * doc_rows * dim];
+                let queries = PRUNE_QUERY_ROWS
+                    .iter()
+                    .map(|&rows| generator.query_for(page, rows))
+                    .collect();
+                (values, queries)
+            } else {
+                let mut rng = super::demo::SplitMix(23);
+                let values = super::demo::unit_vectors(&mut rng, docs * doc_rows, dim);
+                let queries = PRUNE_QUERY_ROWS
+                    .iter()
+                    .map(|&rows| super::demo::unit_vectors(&mut rng, rows, dim))
+                    .collect();
+                (values, queries)
+            };
+            let corpus = Corpus::from_padded(&values[..], (docs, doc_rows, dim))?;
+            let index = Index::from_corpus(&corpus, Storage::Bf16)?;
+            sets.push(PruneSet {
+                data,
+                docs,
+                doc_rows,
+                dim,
+                index,
+                queries,
+            });
+        }
+    }
+    Ok(sets)
+}
+
+impl PruneSet {
+    fn name(&self) -> String {
+        format!("{} {} x {}", self.data, self.docs, self.doc_rows)
+    }
+
+    /// Times the full scan's top-10 and the pruned one for each query, checking that they
+    /// return the same hits.
+    fn cases(
+        &self,
+        limits: &mut Limits,
+        memory: &[f32],
+        isa: Isa,
+        threads: usize,
+    ) -> Result<Vec<Line>, Failure> {
+        let mut lines = Vec::new();
+        for query in &self.queries {
+            let prepared = PreparedQuery::with_isa(TokenMatrix::new(query, self.dim)?, isa)?;
+            let search = |pruning| prepared.top_k_with(&self.index, PRUNE_K, pruning);
+            let full = search(Pruning::Off)?;
+            let pruned = search(Pruning::Auto)?;
+            if full.hits != pruned.hits {
+                return Err(Failure::Error(
+                    format!(
+                        "pruned top-{PRUNE_K} differs from the full scan's on {} data",
+                        self.data
+                    )
+                    .into(),
+                ));
+            }
+            let full_seconds = limits.time(memory, || timed(|| search(Pruning::Off).map(drop)))?;
+            let pruned_seconds =
+                limits.time(memory, || timed(|| search(Pruning::Auto).map(drop)))?;
+            lines.push(Line::Pruned(Pruned {
+                isa,
+                threads,
+                data: self.data,
+                docs: self.docs,
+                doc_rows: self.doc_rows,
+                dim: self.dim,
+                rows: query.len() / self.dim,
+                full_seconds,
+                pruned_seconds,
+                rescored: pruned.stats.rescored,
+                pruned: pruned.stats.pruned,
+            }));
+        }
+        Ok(lines)
+    }
+}
+
+/// One pruning case: the full scan's top-10 and the pruned one, on the same index and query.
+struct Pruned {
+    isa: Isa,
+    threads: usize,
+    data: &'static str,
+    docs: usize,
+    doc_rows: usize,
+    dim: usize,
+    rows: usize,
+    full_seconds: f64,
+    pruned_seconds: f64,
+    /// Documents the pruned search scored exactly.
+    rescored: usize,
+    /// Whether the bounds pruned (else the guard fell back to the full scan).
+    pruned: bool,
+}
+
+impl Pruned {
+    fn report(&self, json: bool) {
+        let speedup = self.full_seconds / self.pruned_seconds;
+        if json {
+            for (pruning, seconds, rescored) in [
+                ("full", self.full_seconds, self.docs),
+                ("pruned", self.pruned_seconds, self.rescored),
+            ] {
+                let row = serde_json::json!({
+                    "case": "top10",
+                    "isa": self.isa.name(),
+                    "threads": self.threads,
+                    "query_rows": self.rows,
+                    "doc_rows": self.doc_rows,
+                    "dim": self.dim,
+                    "docs": self.docs,
+                    "ms_per_query": rounded(seconds * 1e3, 6),
+                    "layout": "index",
+                    "storage": "bf16",
+                    "data": self.data,
+                    "pruning": pruning,
+                    "rescored": rescored,
+                    "speedup": rounded(self.full_seconds / seconds, 4),
+                });
+                println!("{row}");
+            }
+        } else {
+            println!(
+                "  pruned top-{PRUNE_K}, {} {} x {} x {}, {} rows: full scan {:.3} ms, pruned {:.3} ms ({speedup:.2}x), {} of {} documents rescored{}, same hits",
+                self.data,
+                self.docs,
+                self.doc_rows,
+                self.dim,
+                self.rows,
+                self.full_seconds * 1e3,
+                self.pruned_seconds * 1e3,
+                self.rescored,
+                self.docs,
+                if self.pruned { "" } else { " (the guard fell back to the full scan)" },
             );
         }
     }

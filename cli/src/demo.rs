@@ -1,9 +1,12 @@
 //! The main job on an embedded default: the seed's scale, 500 page images of 1038 token
-//! vectors of dim 128, reranked for a query of 32 tokens and one of 10.
+//! vectors of dim 128 (structured synthetic data: clustered tokens with Zipf frequencies),
+//! reranked for a query of 32 tokens and one of 10, each derived from a page; then the same
+//! pages as a bf16 index, searched for the top 10 with pruning.
 
 use std::time::Instant;
 
-use maxsim::{Corpus, Isa, PreparedQuery, TokenMatrix};
+use maxsim::synthetic::Synthetic;
+use maxsim::{Corpus, Index, Isa, PreparedQuery, Pruning, Storage, TokenMatrix};
 
 use super::args::DemoArgs;
 use super::out::{outln, Out};
@@ -28,7 +31,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
 
     outln!(
         out,
-        "maxsim demo: {pages} pages x {doc_rows} tokens x dim {dim}, seeded synthetic unit vectors (seed {seed})"
+        "maxsim demo: {pages} pages x {doc_rows} tokens x dim {dim}, structured synthetic data (clustered tokens with Zipf frequencies, seed {seed})"
     )?;
     outln!(
         out,
@@ -44,8 +47,9 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
     )?;
 
     let mut rng = SplitMix(seed);
+    let mut generator = Synthetic::new(dim, seed);
     let started = Instant::now();
-    let corpus = pages_of_unit_vectors(&mut rng, pages, doc_rows, dim);
+    let corpus = structured_pages(&mut generator, pages, doc_rows);
     outln!(
         out,
         "corpus: {:.1} MB generated in {:.2} s",
@@ -60,15 +64,21 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
     };
     let pool = thread_pool(run.threads.unwrap_or(0))?;
     outln!(out, "threads: {}", pool.current_num_threads())?;
+    let started = Instant::now();
+    let index = pool.install(|| Index::from_corpus(&pages_corpus, Storage::Bf16))?;
+    outln!(
+        out,
+        "index: bf16 with the int8 sketch, {:.1} MB, built in {:.2} s",
+        (index.data_bytes() + index.sketch_bytes()) as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    )?;
 
     for query_rows in [32, 10] {
-        // Each query is planted: noisy copies of tokens of one page, which should rank first.
+        // Each query is derived from one page (its tokens, perturbed, some replaced by other
+        // words), which should rank first.
         let planted = (rng.next() % pages as u64) as usize;
-        let query = planted_query(
-            &mut rng,
-            &corpus[planted * doc_rows * dim..],
-            doc_rows,
-            dim,
+        let query = generator.query_for(
+            &corpus[planted * doc_rows * dim..(planted + 1) * doc_rows * dim],
             query_rows,
         );
         let query = TokenMatrix::new(&query, dim)?;
@@ -91,7 +101,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
         outln!(out)?;
         outln!(
             out,
-            "query of {query_rows} tokens (planted from page {planted}):"
+            "query of {query_rows} tokens (derived from page {planted}):"
         )?;
         outln!(
             out,
@@ -108,7 +118,7 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
         outln!(out, "  top 5: {}", top.join(", "))?;
         outln!(
             out,
-            "  planted page ranked: {}",
+            "  its page ranked: {}",
             ranked
                 .iter()
                 .position(|&p| p == planted)
@@ -139,6 +149,31 @@ pub fn run(args: DemoArgs) -> Result<(), Failure> {
                     .into(),
             ));
         }
+
+        // The top 10 on the bf16 index: pruned, against every page scored.
+        let search = |pruning| pool.install(|| prepared.top_k_with(&index, 10, pruning));
+        let full = search(Pruning::Off)?;
+        let mut times = Vec::with_capacity(REPETITIONS);
+        let mut pruned = full.clone();
+        for _ in 0..REPETITIONS {
+            let start = Instant::now();
+            pruned = search(Pruning::Auto)?;
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let same = pruned.hits == full.hits;
+        outln!(
+            out,
+            "  top 10 on the bf16 index, pruned: {:.3} ms (median of {REPETITIONS}), {} of {pages} pages scored exactly; the same hits as scoring every page: {}",
+            times[REPETITIONS / 2] * 1e3,
+            pruned.stats.rescored,
+            if same { "yes" } else { "NO" }
+        )?;
+        if !same {
+            return Err(Failure::Error(
+                "the pruned top 10 differs from the full scan's".into(),
+            ));
+        }
     }
     out.finish()
 }
@@ -154,20 +189,12 @@ fn sample_pages(ranked: &[usize], count: usize) -> Vec<usize> {
     sample
 }
 
-/// `pages * doc_rows` unit vectors, the same as [`unit_vectors`] draws, page by page with a
-/// progress bar (on a terminal).
-fn pages_of_unit_vectors(
-    rng: &mut SplitMix,
-    pages: usize,
-    doc_rows: usize,
-    dim: usize,
-) -> Vec<f32> {
+/// `pages` structured pages of `doc_rows` tokens, with a progress bar (on a terminal).
+fn structured_pages(generator: &mut Synthetic, pages: usize, doc_rows: usize) -> Vec<f32> {
     let progress = Progress::new(pages as u64, "generating the corpus");
-    let mut data = Vec::with_capacity(pages * doc_rows * dim);
+    let mut data = Vec::with_capacity(pages * doc_rows * generator.dim());
     for _ in 0..pages {
-        let start = data.len();
-        data.extend((0..doc_rows * dim).map(|_| rng.unit()));
-        data[start..].chunks_exact_mut(dim).for_each(normalize);
+        data.extend(generator.document(doc_rows));
         progress.inc(1);
     }
     data
@@ -177,27 +204,6 @@ pub fn unit_vectors(rng: &mut SplitMix, rows: usize, dim: usize) -> Vec<f32> {
     let mut data: Vec<f32> = (0..rows * dim).map(|_| rng.unit()).collect();
     data.chunks_exact_mut(dim).for_each(normalize);
     data
-}
-
-fn planted_query(
-    rng: &mut SplitMix,
-    page: &[f32],
-    doc_rows: usize,
-    dim: usize,
-    rows: usize,
-) -> Vec<f32> {
-    let mut query = Vec::with_capacity(rows * dim);
-    for _ in 0..rows {
-        let source = (rng.next() % doc_rows as u64) as usize;
-        let start = query.len();
-        query.extend(
-            page[source * dim..(source + 1) * dim]
-                .iter()
-                .map(|&x| x + 0.05 * rng.unit()),
-        );
-        normalize(&mut query[start..]);
-    }
-    query
 }
 
 fn normalize(row: &mut [f32]) {

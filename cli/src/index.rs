@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use maxsim::Index;
+use maxsim::{Index, Sketch};
 
 use super::args::IndexArgs;
 use super::progress::Progress;
@@ -20,6 +20,7 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
         lengths,
         dtype,
         out,
+        no_sketch,
         threads,
     } = args;
     let start = Instant::now();
@@ -29,8 +30,13 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
         read_corpus(&docs, lengths.as_deref(), Some(&progress))?
     };
     let progress = Progress::new(2, format!("indexing as {}", dtype.name()));
-    let index =
-        thread_pool(threads.unwrap_or(0))?.install(|| Index::from_corpus(&corpus, dtype))?;
+    let sketch = if no_sketch {
+        Sketch::None
+    } else {
+        Sketch::Int8
+    };
+    let index = thread_pool(threads.unwrap_or(0))?
+        .install(|| Index::from_corpus_with(&corpus, dtype, sketch))?;
     drop(corpus);
     progress.inc(1);
     progress.set_message(format!("writing {}", out.display()));
@@ -41,11 +47,12 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
     // The summary is a side note: a closed standard error does not make the index fail.
     let _ = writeln!(
         std::io::stderr(),
-        "maxsim: indexed {} documents ({} token rows, dim {}) as {}: {bytes} bytes in {:.3} s, written to {}",
+        "maxsim: indexed {} documents ({} token rows, dim {}) as {}{}: {bytes} bytes in {:.3} s, written to {}",
         index.len(),
         index.total_rows(),
         index.dim(),
         index.storage().name(),
+        if index.has_sketch() { " with the int8 sketch" } else { "" },
         start.elapsed().as_secs_f64(),
         out.display()
     );

@@ -6,7 +6,7 @@ use std::io::{BufReader, Read, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use maxsim::{npy, Corpus, Documents, Error, Index, PreparedQuery, TokenMatrix};
+use maxsim::{npy, Corpus, Documents, Error, Index, PreparedQuery, Pruning, TokenMatrix};
 
 use super::args::{InputArgs, RunArgs, ScoreArgs, SearchArgs};
 use super::out::{outln, Out};
@@ -36,12 +36,25 @@ pub fn run_search(args: SearchArgs) -> Result<(), Failure> {
         input,
         k,
         repeat,
+        no_prune,
+        stats,
         run,
     } = args;
     let (query, docs) = load(&input, &run)?;
+    let pruning = if no_prune {
+        Pruning::Off
+    } else {
+        Pruning::Auto
+    };
+    let search = Search {
+        k,
+        repeat,
+        pruning,
+        stats,
+    };
     let hits = match &docs {
-        Docs::Corpus(corpus) => search(&query, corpus, corpus.total_rows(), k, repeat, &run)?,
-        Docs::Index(index) => search(&query, index, index.total_rows(), k, repeat, &run)?,
+        Docs::Corpus(corpus) => search.run(&query, corpus, corpus.total_rows(), &run)?,
+        Docs::Index(index) => search.run(&query, index, index.total_rows(), &run)?,
     };
     let mut out = Out::buffered();
     for hit in &hits {
@@ -71,25 +84,51 @@ fn score<D: Documents>(
     Ok(scores)
 }
 
-fn search<D: Documents>(
-    query: &PreparedQuery,
-    docs: &D,
-    total_rows: usize,
+/// What `search` does: the best `k`, timed `repeat` times, pruned or not, with or without
+/// statistics.
+struct Search {
     k: usize,
     repeat: usize,
-    run: &RunArgs,
-) -> Result<Vec<maxsim::Hit>, Failure> {
-    let (hits, median, threads) = timed(run, repeat, || query.top_k(docs, k))?;
-    if repeat > 1 {
-        report_time(format_args!(
-            "searched {} documents ({} token rows) for the best {k} in {:.3} ms (median of {repeat}, {}, {threads} threads)",
-            docs.len(),
-            total_rows,
-            median * 1e3,
-            query.isa(),
-        ));
+    pruning: Pruning,
+    stats: bool,
+}
+
+impl Search {
+    fn run<D: Documents>(
+        &self,
+        query: &PreparedQuery,
+        docs: &D,
+        total_rows: usize,
+        run: &RunArgs,
+    ) -> Result<Vec<maxsim::Hit>, Failure> {
+        let (k, repeat) = (self.k, self.repeat);
+        let (found, median, threads) =
+            timed(run, repeat, || query.top_k_with(docs, k, self.pruning))?;
+        if repeat > 1 {
+            report_time(format_args!(
+                "searched {} documents ({} token rows) for the best {k} in {:.3} ms (median of {repeat}, {}, {threads} threads)",
+                docs.len(),
+                total_rows,
+                median * 1e3,
+                query.isa(),
+            ));
+        }
+        if self.stats {
+            let stats = found.stats;
+            report_time(format_args!(
+                "{} of {} documents scored exactly ({}), {} screened",
+                stats.rescored,
+                stats.documents,
+                if stats.pruned {
+                    "pruned by the sketch's bounds"
+                } else {
+                    "full scan"
+                },
+                stats.screened,
+            ));
+        }
+        Ok(found.hits)
     }
-    Ok(hits)
 }
 
 /// Runs `work` `repeat` times (at least once) on the `--threads` pool: the last result, the

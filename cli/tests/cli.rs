@@ -457,6 +457,7 @@ fn a_closed_stdout_ends_every_command_quietly() {
         "8",
         "--batch",
         "1",
+        "--skip-pruning",
     ];
     let cases: Vec<Vec<&str>> = vec![
         vec!["demo", "--pages", "3", "--doc-rows", "50"],
@@ -645,8 +646,10 @@ fn demo_runs_and_checks_bit_identity_on_every_isa() {
             2,
             "{text}"
         );
+        assert_eq!(text.matches("its page ranked: ").count(), 2, "{text}");
         assert_eq!(
-            text.matches("planted page ranked: 1\n").count(),
+            text.matches("the same hits as scoring every page: yes")
+                .count(),
             2,
             "{text}"
         );
@@ -698,6 +701,8 @@ fn bench_reports_json_with_the_documented_fields() {
         "2",
         "--threads",
         "1,2",
+        "--prune-shapes",
+        "60x10",
         "--json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -775,6 +780,25 @@ fn bench_reports_json_with_the_documented_fields() {
         build["scans"].as_f64().is_some_and(|scans| scans > 0.0),
         "{build}"
     );
+    // Pruned top-10 against the full scan, on structured and random data, each with the
+    // documents it scored exactly.
+    for data in ["structured", "random"] {
+        for pruning in ["full", "pruned"] {
+            let row = lines
+                .iter()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_default())
+                .find(|row| row["data"] == data && row["pruning"] == pruning)
+                .unwrap_or_else(|| panic!("no {pruning} {data} row in {text}"));
+            assert_eq!(row["case"], "top10");
+            assert_eq!(row["docs"], 60);
+            let rescored = row["rescored"].as_u64().unwrap_or(u64::MAX);
+            assert!(rescored <= 60, "{row}");
+            assert!(
+                row["ms_per_query"].as_f64().is_some_and(|ms| ms > 0.0),
+                "{row}"
+            );
+        }
+    }
 }
 
 /// A query and documents written both ways the programs take them: padded `(num_docs, rows,
@@ -827,7 +851,10 @@ fn index(docs: &str, lengths: Option<&str>, dtype: &str, out: &str) {
     assert!(stdout(&output).is_empty(), "{args:?}");
     assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
     assert!(err.starts_with("maxsim: indexed "), "{err}");
-    assert!(err.contains(&format!(" as {dtype}: ")), "{err}");
+    assert!(
+        err.contains(&format!(" as {dtype} with the int8 sketch: ")),
+        "{err}"
+    );
 }
 
 /// What a successful run printed.
@@ -939,6 +966,65 @@ fn score_and_search_over_an_index_print_what_they_print_over_its_documents() {
             );
         }
     }
+}
+
+#[test]
+fn search_prunes_by_default_with_the_same_hits_and_reports_what_it_scored() {
+    let dir = scratch("prune");
+    let (docs, rows, dim) = (400, 12, 16);
+    let mut generator = maxsim::synthetic::Synthetic::new(dim, 3);
+    let d = generator.corpus(docs, rows);
+    let q = generator.query_for(&d[5 * rows * dim..6 * rows * dim], 6);
+    let docs_file = write(&dir, "d.npy", &npy_f32(&[docs, rows, dim], &d));
+    let query = write(&dir, "q.npy", &npy_f32(&[6, dim], &q));
+    let sketched = dir.join("d.maxsim").to_str().unwrap().to_string();
+    let bare = dir.join("bare.maxsim").to_str().unwrap().to_string();
+    index(&docs_file, None, "bf16", &sketched);
+    let output = maxsim(&[
+        "index",
+        "--docs",
+        &docs_file,
+        "--dtype",
+        "bf16",
+        "--out",
+        &bare,
+        "--no-sketch",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("sketch"), "{}", stderr(&output));
+    assert!(maxsim::Index::load(Path::new(&sketched))
+        .unwrap()
+        .has_sketch());
+    assert!(!maxsim::Index::load(Path::new(&bare)).unwrap().has_sketch());
+
+    let search = |index: &str, extra: &[&str]| {
+        let mut args = vec!["search", "--query", &query, "--index", index, "--k", "7"];
+        args.extend(extra);
+        let output = maxsim(&args);
+        assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+        (stdout(&output), stderr(&output))
+    };
+    let (pruned, quiet) = search(&sketched, &[]);
+    assert!(quiet.is_empty(), "{quiet}");
+    assert_eq!(pruned.lines().count(), 7);
+    let (full, _) = search(&sketched, &["--no-prune"]);
+    let (unsketched, _) = search(&bare, &[]);
+    assert_eq!(pruned, full);
+    assert_eq!(pruned, unsketched);
+    let (with_stats, stats) = search(&sketched, &["--stats"]);
+    assert_eq!(with_stats, pruned);
+    assert!(stats.starts_with("maxsim: "), "{stats}");
+    assert!(
+        stats.contains(&format!(" of {docs} documents scored exactly (pruned")),
+        "{stats}"
+    );
+    let (_, stats) = search(&sketched, &["--stats", "--no-prune"]);
+    assert!(
+        stats.contains(&format!(
+            "{docs} of {docs} documents scored exactly (full scan)"
+        )),
+        "{stats}"
+    );
 }
 
 #[test]
