@@ -256,17 +256,6 @@ fn isa_named(name: &str) -> Result<Isa, maxsim::Error> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-    }
-}
-
 /// `NxM` with both at least 1.
 fn shape_parser(text: &str) -> Result<(usize, usize), String> {
     let (docs, rows) = text
@@ -280,4 +269,15 @@ fn shape_parser(text: &str) -> Result<(usize, usize), String> {
             .ok_or_else(|| format!("{part:?} is not a count of at least 1"))
     };
     Ok((count(docs)?, count(rows)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }
