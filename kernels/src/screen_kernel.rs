@@ -22,6 +22,7 @@
 //! | | zero of two zeros); broadcast |
 //! | `exclude(s, pad) -> V` | per lane `-inf` where `pad` is nonzero, else `s` |
 //! | `reduce_max(&[V; VECS]) -> f32` | the largest lane (either zero if that is zero) |
+//! | `prefetch(p)` | a hint to bring `p`'s cache line closer |
 //!
 //! and invokes [`screen_kernel!`] with its tile table.
 //!
@@ -38,6 +39,13 @@
 //! end each accumulator's 16 sums are converted to `f32`, multiplied by the 16 tokens' scales
 //! and taken into the running maxima. The partial last block runs once more per tile with its
 //! padding lanes set to `-inf` before the maximum.
+//!
+//! While the tiles score one chunk, the micro-kernel asks for the next chunk's cache lines (a
+//! few per group step, spread over every pass of every tile), and the chunk's scales are asked
+//! for at its start: without it the hardware prefetchers leave the screen, which reads its
+//! document 4 times faster than the `f32` kernels, waiting on DRAM out of cache. The last chunk
+//! asks for the memory that follows the sketch and its scales, which in a corpus stored
+//! contiguously is the next document's.
 //!
 //! Integer sums are exact and `f32` conversion, multiplication and maximum are per lane, so
 //! every lane holds exactly the scalar reference's product; only the maximum of zeros depends
@@ -74,6 +82,10 @@ macro_rules! screen_kernel {
         const CHUNK_BYTES: usize = $chunk_bytes;
 
         const _: () = assert!(PARTS * PART_BYTES == 64, "parts must cover a 64-byte group");
+
+        /// The most cache lines of the next chunk a micro-kernel asks for per group step (it
+        /// reads `B` lines per step).
+        const PREFETCH_PER_GROUP: usize = 2;
 
         /// Writes each query row's screen maximum over a document sketch into
         /// `out[..query_rows]` (see [`crate::sketch`]); the same arguments as
@@ -127,6 +139,37 @@ macro_rules! screen_kernel {
             }
         }
 
+        /// Micro-kernel passes over the sketch of a tile of `height` rows (`height / R`).
+        #[inline]
+        fn tile_passes(height: usize) -> usize {
+            match height {
+                $($height => $height / $rows,)+
+                _ => 1,
+            }
+        }
+
+        /// Software prefetch of the sketch's next chunk, spread over the tiles that score the
+        /// current one.
+        struct Prefetch {
+            /// The next cache line to ask for.
+            next: *const i8,
+            /// Cache lines left to ask for.
+            lines: usize,
+            /// Lines to ask for per sketch block a micro-kernel pass scores.
+            per_block: usize,
+        }
+
+        impl Prefetch {
+            /// Nothing to prefetch.
+            fn none() -> Prefetch {
+                Prefetch {
+                    next: core::ptr::null(),
+                    lines: 0,
+                    per_block: 0,
+                }
+            }
+        }
+
         /// The height of tile `tile` of `tiles` nearly equal tiles covering `rows` rows (the
         /// first `rows % tiles` tiles one row taller).
         #[inline]
@@ -164,10 +207,27 @@ macro_rules! screen_kernel {
             let full_blocks = doc_rows / SKETCH_LANES;
             let chunk = (CHUNK_BYTES / block_len).max(1);
             let tiles = rows.div_ceil(MAX_TILE_ROWS);
+            let passes: usize = (0..tiles)
+                .map(|tile| tile_passes(tile_rows(rows, tiles, tile)))
+                .sum();
             let query = query.as_ptr();
             let mut block = 0;
             while block < full_blocks {
                 let blocks = chunk.min(full_blocks - block);
+                // The next chunk, the partial block included; past the sketch's end, the memory
+                // that follows it. Address hints only, never read through, so `wrapping_add`
+                // keeps them defined whatever they point at.
+                let next = block + blocks;
+                let next_scales = scales.as_ptr().wrapping_add(next * SKETCH_LANES);
+                for line in 0..(chunk * SKETCH_LANES * 4).div_ceil(64) {
+                    prefetch(next_scales.wrapping_add(line * 16).cast());
+                }
+                let lines = chunk * block_len / 64;
+                let mut ahead = Prefetch {
+                    next: doc.as_ptr().wrapping_add(next * block_len),
+                    lines,
+                    per_block: lines.div_ceil(passes * blocks),
+                };
                 let mut first = 0;
                 for tile in 0..tiles {
                     let height = tile_rows(rows, tiles, tile);
@@ -182,6 +242,7 @@ macro_rules! screen_kernel {
                             scales.as_ptr().add(block * SKETCH_LANES),
                             blocks,
                             None,
+                            &mut ahead,
                             &start[first..first + height],
                             &mut max[first..first + height],
                         )
@@ -215,6 +276,7 @@ macro_rules! screen_kernel {
                             last_scales.as_ptr(),
                             1,
                             Some(&pad),
+                            &mut Prefetch::none(),
                             &start[first..first + height],
                             &mut max[first..first + height],
                         )
@@ -245,6 +307,7 @@ macro_rules! screen_kernel {
             scales: *const f32,
             blocks: usize,
             pad: Option<&[V; VECS]>,
+            ahead: &mut Prefetch,
             start: &[i32],
             max: &mut [[V; VECS]],
         ) {
@@ -259,6 +322,7 @@ macro_rules! screen_kernel {
                             scales,
                             blocks,
                             pad,
+                            ahead,
                             &start[..$height],
                             &mut max[..$height],
                         )
@@ -288,6 +352,7 @@ macro_rules! screen_kernel {
             scales: *const f32,
             blocks: usize,
             pad: Option<&[V; VECS]>,
+            ahead: &mut Prefetch,
             start: &[i32],
             max: &mut [[V; VECS]],
         ) {
@@ -307,7 +372,9 @@ macro_rules! screen_kernel {
                         let max = (&mut max[rows]).try_into().unwrap();
                         // SAFETY: the caller's rows and blocks, as above.
                         unsafe {
-                            screen_tile::<R, $width>(query, padded_dim, at, scales, $pad, start, max)
+                            screen_tile::<R, $width>(
+                                query, padded_dim, at, scales, $pad, ahead, start, max,
+                            )
                         };
                     }
                 };
@@ -346,22 +413,41 @@ macro_rules! screen_kernel {
         /// `scales` at `16 * B` floats.
         #[inline]
         #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
         unsafe fn screen_tile<const R: usize, const B: usize>(
             query: *const i8,
             padded_dim: usize,
             doc: *const i8,
             scales: *const f32,
             pad: Option<&[V; VECS]>,
+            ahead: &mut Prefetch,
             start: &[i32; R],
             max: &mut [[V; VECS]; R],
         ) {
             use crate::sketch::{SKETCH_GROUP, SKETCH_LANES};
             let block_len = SKETCH_LANES * padded_dim;
+            let groups = padded_dim / SKETCH_GROUP;
+            // This call's share of the next chunk's lines, at most `PREFETCH_PER_GROUP` per
+            // group step.
+            let mut lines = ahead.lines.min(B * ahead.per_block).min(PREFETCH_PER_GROUP * groups);
+            ahead.lines -= lines;
+            let lines_per_group = lines.div_ceil(groups);
+            let mut line = ahead.next;
+            ahead.next = line.wrapping_add(lines * 64);
             let mut acc = [[acc_start(0); B]; R];
             for (acc, &start) in acc.iter_mut().zip(start) {
                 *acc = [acc_start(start); B];
             }
-            for group in 0..padded_dim / SKETCH_GROUP {
+            for group in 0..groups {
+                if lines > 0 {
+                    let now = lines_per_group.min(lines);
+                    for i in 0..now {
+                        // A hint only: `wrapping_add` keeps the address arithmetic defined.
+                        prefetch(line.wrapping_add(i * 64));
+                    }
+                    line = line.wrapping_add(now * 64);
+                    lines -= now;
+                }
                 for part in 0..PARTS {
                     let d: [Part; B] = core::array::from_fn(|block| {
                         // SAFETY: `block * block_len + 64 * group + 64 <= B * block_len`: part

@@ -322,6 +322,12 @@ pub mod screen {
         vmaxvq_f32(vmaxq_f32(vmaxq_f32(m[0], m[1]), vmaxq_f32(m[2], m[3])))
     }
 
+    #[inline]
+    #[target_feature(enable = "neon")]
+    fn prefetch(p: *const i8) {
+        super::prefetch(p.cast())
+    }
+
     screen_kernel! {
         features = "neon",
         group_rows = 64,

@@ -278,6 +278,13 @@ pub mod screen {
         _mm_cvtss_f32(m)
     }
 
+    /// Asks for `p`'s cache line, non-temporal (see `crate::x86_64`).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn prefetch(p: *const i8) {
+        super::super::prefetch_line(p.cast())
+    }
+
     screen_kernel! {
         features = "avx2",
         group_rows = 64,
