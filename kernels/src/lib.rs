@@ -31,6 +31,15 @@
 //! per block, again exactly the scalar chain per lane, so they return the bits of
 //! [`scalar::index_row_maxima`], which are those of [`scalar::row_maxima`] on the widened
 //! document.
+//!
+//! # Sketches and the screen
+//!
+//! A document [`sketch`] is an `i8` copy of a document (one `f32` scale per token) in blocks of
+//! 16 tokens, 4 dimensions of a token per 32-bit lane. A [`Screen`] computes each query row's
+//! maximum over the tokens of `scale * T`, with `T` the integer dot product of the codes, exact
+//! in `i32`: a cheap approximate row maximum from which the library derives proven bounds. Its
+//! paths ([`ScreenIsa`]) are finer than [`Isa`] (AVX2, AVX-512BW, AVX-512 VNNI, NEON), and every
+//! one returns the bits of [`scalar::screen_row_maxima`].
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]

@@ -272,9 +272,9 @@ fn maximum(a: f32, b: f32) -> f32 {
     }
 }
 
-/// One query row's screen maximum (see the module documentation): the [`maximum`] of
-/// [`screen_product`]`(scales[j], sketch_dot(query_row, sketch, j))` over `j < doc_rows`, `-inf`
-/// if `doc_rows` is zero. This is the scalar reference for one row.
+/// One query row's screen maximum (see the module documentation): the IEEE 754-2019 `maximum`
+/// (`-0.0` below `+0.0`) of [`screen_product`]`(scales[j], sketch_dot(query_row, sketch, j))`
+/// over `j < doc_rows`, `-inf` if `doc_rows` is zero. This is the scalar reference for one row.
 ///
 /// # Panics
 ///
