@@ -115,12 +115,17 @@ pub fn quantize_row(row: &[f32], codes: &mut [i8]) -> Option<f32> {
         row.len(),
         "codes and row have different lengths"
     );
-    let mut largest = 0.0f32;
-    for &x in row {
-        if !x.is_finite() {
-            return None;
+    // Branch-free, so it vectorizes: a NaN or an infinity makes `largest` NaN or infinite.
+    let largest = row.iter().fold(0.0f32, |largest, &x| {
+        let magnitude = x.abs();
+        if magnitude > largest || magnitude.is_nan() {
+            magnitude
+        } else {
+            largest
         }
-        largest = largest.max(x.abs());
+    });
+    if !largest.is_finite() {
+        return None;
     }
     if largest == 0.0 {
         codes.fill(0);
@@ -132,9 +137,14 @@ pub fn quantize_row(row: &[f32], codes: &mut [i8]) -> Option<f32> {
         // value would round to a code beyond 127; one step up is then above `largest / 127`.
         scale = f32::from_bits(scale.to_bits() + 1);
     }
+    // Adding and subtracting 1.5 * 2^23 rounds to an integer, to nearest with ties to even (the
+    // default rounding mode), for any |v| < 2^22: exactly `rintf`, but a plain add the compiler
+    // vectorizes (a call to `libm::rintf` per value made quantizing 10x slower than packing).
+    const ROUND: f32 = 12_582_912.0;
     for (code, &x) in codes.iter_mut().zip(row) {
         // `x / scale` is at most 127 plus a rounding error; the clamp keeps it a code.
-        *code = libm::rintf(x / scale).clamp(-127.0, 127.0) as i8;
+        let v = x / scale;
+        *code = ((v + ROUND) - ROUND).clamp(-127.0, 127.0) as i8;
     }
     Some(scale)
 }
