@@ -42,13 +42,6 @@ fn gamma(n: usize) -> f64 {
     nu / (1.0 - nu) * (1.0 + F64_SLACK)
 }
 
-/// A Euclidean norm computed in f64 and rounded up past any f64 rounding of the sum (each
-/// square of an f32 is exact in f64; the sum of `n` terms is within `n * 2^-53` of exact).
-fn norm_up(values: impl Iterator<Item = f64>, n: usize) -> f64 {
-    let sum: f64 = values.map(|x| x * x).sum();
-    sum.sqrt() * (1.0 + (n as f64 + 8.0) * f64::EPSILON)
-}
-
 /// The smallest f32 at or above `x` (for `x >= 0`).
 pub(crate) fn f32_up(x: f64) -> f32 {
     let y = x as f32;
@@ -66,21 +59,22 @@ pub(crate) fn f32_up(x: f64) -> f32 {
 pub(crate) fn sketch_token(values: &[f32], codes: &mut [i8]) -> Option<(f32, f64, f64, f64)> {
     let scale = sk::quantize_row(values, codes)?;
     let n = values.len();
-    let norm = norm_up(values.iter().map(|&x| f64::from(x)), n);
+    let scale64 = f64::from(scale);
+    // One pass for the three sums of squares: `scale * code` is exact in f64 (24 + 8 bits) and
+    // the difference rounds once; each square of an f32 is exact.
+    let (mut norm, mut error, mut sketched) = (0.0f64, 0.0f64, 0.0f64);
+    for (&x, &c) in values.iter().zip(codes.iter()) {
+        let (x, y) = (f64::from(x), scale64 * f64::from(c));
+        norm += x * x;
+        error += (x - y) * (x - y);
+        sketched += y * y;
+    }
+    let up = |sum: f64, terms: usize| sum.sqrt() * (1.0 + (terms as f64 + 8.0) * f64::EPSILON);
+    let norm = up(norm, n);
     if norm > NORM_LIMIT {
         return None;
     }
-    let scale64 = f64::from(scale);
-    // scale * code is exact in f64 (24 + 8 bits); the difference rounds once.
-    let error = norm_up(
-        values
-            .iter()
-            .zip(codes.iter())
-            .map(|(&x, &c)| f64::from(x) - scale64 * f64::from(c)),
-        2 * n,
-    );
-    let sketched = norm_up(codes.iter().map(|&c| scale64 * f64::from(c)), n);
-    Some((scale, error, sketched, norm))
+    Some((scale, up(error, 2 * n), up(sketched, n), norm))
 }
 
 /// A query's sketch, made when it is prepared: per row, int8 codes and what the bound needs.

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use maxsim::kernels::Kernel;
 use maxsim::synthetic::Synthetic;
 use maxsim::{
-    Candidates, Corpus, Index, Isa, PreparedQuery, Pruning, QueryBatch, Storage, TokenMatrix,
+    Candidates, Corpus, Index, Isa, PreparedQuery, Pruning, QueryBatch, Sketch, Storage,
+    TokenMatrix,
 };
 
 use super::args::{BenchArgs, BenchIsas};
@@ -478,6 +479,8 @@ struct Build {
     doc_rows: usize,
     dim: usize,
     seconds: f64,
+    /// What the int8 sketch adds to the build (`Sketch::Int8`, the default).
+    sketch_seconds: f64,
     scan_seconds: f64,
 }
 
@@ -493,14 +496,18 @@ fn build_case(
     threads: usize,
 ) -> Result<Line, Failure> {
     let dim = corpus.dim();
-    let seconds = limits.time(memory, || {
-        let start = Instant::now();
-        let index = Index::from_corpus(corpus, BUILD_STORAGE)?;
-        let seconds = start.elapsed().as_secs_f64();
-        drop(std::hint::black_box(index));
-        Ok(seconds)
-    })?;
-    let index = Index::from_corpus(corpus, BUILD_STORAGE)?;
+    let mut build = |sketch| {
+        limits.time(memory, || {
+            let start = Instant::now();
+            let index = Index::from_corpus_with(corpus, BUILD_STORAGE, sketch)?;
+            let seconds = start.elapsed().as_secs_f64();
+            drop(std::hint::black_box(index));
+            Ok(seconds)
+        })
+    };
+    let seconds = build(Sketch::None)?;
+    let sketch_seconds = build(Sketch::Int8)? - seconds;
+    let index = Index::from_corpus_with(corpus, BUILD_STORAGE, Sketch::None)?;
     let query = super::demo::unit_vectors(rng, BUILD_SCAN_ROWS, dim);
     let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
     let scan_seconds = limits.time(memory, || timed(|| prepared.score_corpus(&index).map(drop)))?;
@@ -511,6 +518,7 @@ fn build_case(
         doc_rows,
         dim,
         seconds,
+        sketch_seconds,
         scan_seconds,
     }))
 }
@@ -533,6 +541,7 @@ impl Build {
                 "gbps": rounded(bytes / self.seconds / 1e9, 3),
                 "bandwidth_gbps": rounded(limits.bandwidth, 3),
                 "scan_ms": rounded(self.scan_seconds * 1e3, 6),
+                "sketch_ms": rounded(self.sketch_seconds * 1e3, 6),
                 "scans": rounded(scans, 4),
                 "layout": "index",
                 "storage": BUILD_STORAGE.name(),
@@ -540,14 +549,15 @@ impl Build {
             println!("{row}");
         } else {
             println!(
-                "  index build, f32 corpus of {} x {} x {} to {}: {:.2} ms ({:.1} GB/s read and written), {scans:.2}x one scan by a {BUILD_SCAN_ROWS}-row query ({:.2} ms)",
+                "  index build, f32 corpus of {} x {} x {} to {}: {:.2} ms ({:.1} GB/s read and written), {scans:.2}x one scan by a {BUILD_SCAN_ROWS}-row query ({:.2} ms); the int8 sketch adds {:.2} ms",
                 self.docs,
                 self.doc_rows,
                 self.dim,
                 BUILD_STORAGE.name(),
                 self.seconds * 1e3,
                 bytes / self.seconds / 1e9,
-                self.scan_seconds * 1e3
+                self.scan_seconds * 1e3,
+                self.sketch_seconds * 1e3
             );
         }
     }
