@@ -305,11 +305,16 @@ pub(crate) fn pruned_top_k<S: Sketched + ?Sized>(
 
     // The guard: a sample spread over the documents. Its k-th best lower bound can only be
     // below the final one, so the share of the sample above it over-estimates the share of
-    // documents that would be rescored.
+    // documents that would be rescored. The sample's screening is kept for the full pass.
     let sample_size = (n / 8).max(GUARD_SAMPLE_PER_K * k);
+    let mut screened = Vec::with_capacity(n);
+    let mut in_sample = vec![false; n];
     if sample_size <= n / 2 {
         let sample: Vec<usize> = (0..sample_size).map(|i| i * n / sample_size).collect();
-        let screened = parallel_screen(sample);
+        for &doc in &sample {
+            in_sample[doc] = true;
+        }
+        screened = parallel_screen(sample);
         let threshold = kth_lower(&screened, k);
         let reached = screened
             .iter()
@@ -319,8 +324,9 @@ pub(crate) fn pruned_top_k<S: Sketched + ?Sized>(
             return None;
         }
     }
-
-    let mut screened = parallel_screen((0..n).collect());
+    screened.extend(parallel_screen(
+        (0..n).filter(|&doc| !in_sample[doc]).collect(),
+    ));
     let threshold = kth_lower(&screened, k);
     // Candidates: every document whose upper bound reaches the threshold (or that has no
     // bounds), best upper bound first.
