@@ -96,7 +96,7 @@ impl Index {
         }
         match sketch {
             Sketch::Int8 => index.with_sketch(),
-            Sketch::None => Ok(index),
+            Sketch::Off => Ok(index),
         }
     }
 
@@ -143,6 +143,30 @@ impl Index {
             return Ok(None);
         }
         Ok(crate::prune::score_bounds(query, self, doc))
+    }
+
+    /// Checks the sketch against the stored values: it is rebuilt from them and compared.
+    /// A loaded index trusts its file's sketch (the checksum guards against corruption, not
+    /// against an edited file signed again); a sketch that does not match the blocks could make
+    /// pruned top-k miss documents. Costs about what building the sketch costs.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Format`] if the sketch differs from the one the stored values give;
+    /// [`Error::TooLarge`] as [`Index::with_sketch`].
+    pub fn verify_sketch(&self) -> Result<()> {
+        let Some(sketch) = &self.sketch else {
+            return Ok(());
+        };
+        let rebuilt = IndexSketch::build(&self.rows, self.dim, |doc, out| self.widen(doc, out))?;
+        if &rebuilt == sketch {
+            Ok(())
+        } else {
+            Err(format_error(
+                "index",
+                "the sketch does not match the stored values".into(),
+            ))
+        }
     }
 
     /// Bytes the sketch occupies (0 without one).
@@ -795,6 +819,7 @@ impl Index {
         // The blocks stay where the read put them: the header's words are skipped, and the
         // sketch's (copied out above) dropped.
         words.truncate(data_end / 8);
+        words.shrink_to_fit();
         Ok(Index {
             storage,
             dim,

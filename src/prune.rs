@@ -90,11 +90,19 @@ pub(crate) struct QuerySketch {
 
 impl QuerySketch {
     pub(crate) fn new(row_major: &[f32], dim: usize) -> QuerySketch {
+        if dim == 0 || dim > sk::MAX_SKETCH_DIM {
+            // Beyond the screen's dims (whose sums would overflow i32): never pruned.
+            return QuerySketch {
+                codes: Vec::new(),
+                rows: Vec::new(),
+                usable: false,
+            };
+        }
         let padded = sk::sketch_dim(dim);
         let rows = row_major.len() / dim;
         let mut codes = vec![0i8; rows * padded];
         let mut per_row = Vec::with_capacity(rows);
-        let mut usable = dim <= sk::MAX_SKETCH_DIM;
+        let mut usable = true;
         for (row, out) in row_major
             .chunks_exact(dim)
             .zip(codes.chunks_exact_mut(padded))
@@ -215,9 +223,10 @@ fn interval(
     // The exact score rounds each of `rows` additions (or fused multiply-adds) once.
     let slack = (gamma(rows) + (rows as f64 + 32.0) * F64_SLACK) * magnitude + rows as f64 * tiny;
     let (lower, upper) = (lower - slack, upper + slack);
-    // Beyond f32's range the exact score may be infinite: no interval of finite values.
-    (upper.abs() < f64::from(f32::MAX) / 2.0 && lower.abs() < f64::from(f32::MAX) / 2.0)
-        .then_some((lower, upper))
+    // Every partial sum of the exact score is at most `magnitude + slack` in size: below f32's
+    // range, none overflows (terms of opposite signs could cancel in the final sum after an
+    // infinite partial sum). This also bounds `lower` and `upper`; a NaN fails the comparison.
+    (magnitude + slack < f64::from(f32::MAX) / 2.0).then_some((lower, upper))
 }
 
 /// Screens document `doc`: its interval, or `None` (score it exactly).
@@ -303,19 +312,26 @@ pub(crate) fn pruned_top_k<S: Sketched + ?Sized>(
         })
     };
 
-    // The guard: a sample spread over the documents. Its k-th best lower bound can only be
-    // below the final one, so the share of the sample above it over-estimates the share of
-    // documents that would be rescored. The sample's screening is kept for the full pass.
+    // The guard: a sample spread over the documents estimates the share of documents that
+    // would be rescored; where it is high, the bounds cannot prune and the full scan runs at
+    // once. An estimate only: it decides the cost, never the hits. The sample's screening is
+    // kept for the full pass.
     let sample_size = (n / 8).max(GUARD_SAMPLE_PER_K * k);
     let mut screened = Vec::with_capacity(n);
     let mut in_sample = vec![false; n];
     if sample_size <= n / 2 {
-        let sample: Vec<usize> = (0..sample_size).map(|i| i * n / sample_size).collect();
+        // Spread evenly (in u128: `i * n` overflows a 32-bit usize on large corpora).
+        let sample: Vec<usize> = (0..sample_size)
+            .map(|i| (i as u128 * n as u128 / sample_size as u128) as usize)
+            .collect();
         for &doc in &sample {
             in_sample[doc] = true;
         }
         screened = parallel_screen(sample);
-        let threshold = kth_lower(&screened, k);
+        // The sample's analogue of the k-th best: its (k * sample / n)-th best lower bound, an
+        // estimate of the final threshold (the sample's own k-th best would sit far below it
+        // and send every search of a small corpus to the full scan).
+        let threshold = kth_lower(&screened, (k * sample_size).div_ceil(n).max(1));
         let reached = screened
             .iter()
             .filter(|(_, bounds)| bounds.is_none_or(|(_, upper)| upper >= threshold))

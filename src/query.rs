@@ -33,8 +33,8 @@ pub struct PreparedQuery {
     weights: Option<Vec<f32>>,
     /// The caller's index of each row, when a mask or zero weights removed some.
     source_rows: Option<Vec<usize>>,
-    /// The rows' int8 sketch, for pruned top-k over an index.
-    sketch: QuerySketch,
+    /// The rows' int8 sketch, for pruned top-k over an index: made on first use.
+    sketch: std::sync::OnceLock<QuerySketch>,
 }
 
 impl PreparedQuery {
@@ -75,7 +75,6 @@ impl PreparedQuery {
             .ok_or(Error::TooLarge { rows, dim })?;
         let mut packed = vec![0.0; len];
         kernel.pack_query(&row_major, dim, &mut packed);
-        let sketch = QuerySketch::new(&row_major, dim);
         Ok(PreparedQuery {
             packed,
             row_major,
@@ -84,7 +83,7 @@ impl PreparedQuery {
             kernel,
             weights,
             source_rows,
-            sketch,
+            sketch: std::sync::OnceLock::new(),
         })
     }
 
@@ -157,7 +156,9 @@ impl PreparedQuery {
 
     /// The rows' int8 sketch.
     pub(crate) fn sketch(&self) -> &QuerySketch {
-        &self.sketch
+        // Made on first use: most queries never prune.
+        self.sketch
+            .get_or_init(|| QuerySketch::new(&self.row_major, self.dim))
     }
 
     fn weight(&self, row: usize) -> f32 {

@@ -16,7 +16,7 @@ pub enum Sketch {
     #[default]
     Int8,
     /// No sketch: top-k scores every document.
-    None,
+    Off,
 }
 
 /// The sketch of every document of an index.

@@ -363,7 +363,8 @@ fn the_sketch_survives_save_and_load_and_can_be_left_out() {
     let loaded = Index::from_bytes(&index.to_bytes()).unwrap();
     assert!(loaded.has_sketch());
     assert_eq!(loaded, index);
-    let bare = Index::from_corpus_with(&corpus, Storage::Bf16, Sketch::None).unwrap();
+    assert_eq!(loaded.verify_sketch(), Ok(()));
+    let bare = Index::from_corpus_with(&corpus, Storage::Bf16, Sketch::Off).unwrap();
     assert!(!bare.has_sketch());
     assert_eq!(bare.sketch_bytes(), 0);
     let reloaded = Index::from_bytes(&bare.to_bytes()).unwrap();
@@ -400,4 +401,42 @@ fn every_screen_isa_gives_the_same_bounds() {
     for isa in isas_under_test() {
         assert_eq!(bounds(isa), reference, "{isa}");
     }
+}
+
+#[test]
+fn weights_whose_partial_sums_overflow_are_never_bounded() {
+    // Document 0's score is inf (fma(1e38, 4, 0) overflows, and the next term cannot bring it
+    // back), though its terms cancel: no finite interval may claim it.
+    let corpus = Corpus::from_lengths(&[4.0f32, 1.0, 0.0][..], 1, &[1u32, 2]).unwrap();
+    let index = Index::from_corpus(&corpus, Storage::F32).unwrap();
+    let query = PreparedQuery::new(TokenMatrix::new(&[1.0f32, -1.0], 1).unwrap())
+        .unwrap()
+        .with_weights(&[1e38, 1e38])
+        .unwrap();
+    let scores = query.score_corpus(&index).unwrap();
+    assert_eq!(scores[0], f32::INFINITY);
+    for (doc, &score) in scores.iter().enumerate() {
+        if let Some((lower, upper)) = index.score_bounds(&query, doc).unwrap() {
+            let score = f64::from(score);
+            assert!(
+                lower <= score && score <= upper,
+                "{doc}: {score} in [{lower}, {upper}]"
+            );
+        }
+    }
+    let pruned = query.top_k_with(&index, 1, Pruning::Auto).unwrap();
+    let full = query.top_k_with(&index, 1, Pruning::Off).unwrap();
+    assert_eq!(hit_bits(&pruned.hits), hit_bits(&full.hits));
+}
+
+#[test]
+fn a_query_of_a_dim_beyond_the_screen_still_prepares_and_is_never_pruned() {
+    let dim = maxsim::kernels::sketch::MAX_SKETCH_DIM + 1;
+    let values = vec![0.5f32; dim];
+    let query = PreparedQuery::new(TokenMatrix::new(&values, dim).unwrap()).unwrap();
+    let corpus = Corpus::from_lengths(&values[..], dim, &[1u32]).unwrap();
+    let index = Index::from_corpus(&corpus, Storage::F32).unwrap();
+    assert_eq!(index.score_bounds(&query, 0).unwrap(), None);
+    let found = query.top_k_with(&index, 1, Pruning::Auto).unwrap();
+    assert!(!found.stats.pruned);
 }

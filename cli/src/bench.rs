@@ -505,9 +505,9 @@ fn build_case(
             Ok(seconds)
         })
     };
-    let seconds = build(Sketch::None)?;
+    let seconds = build(Sketch::Off)?;
     let sketch_seconds = build(Sketch::Int8)? - seconds;
-    let index = Index::from_corpus_with(corpus, BUILD_STORAGE, Sketch::None)?;
+    let index = Index::from_corpus_with(corpus, BUILD_STORAGE, Sketch::Off)?;
     let query = super::demo::unit_vectors(rng, BUILD_SCAN_ROWS, dim);
     let prepared = PreparedQuery::with_isa(TokenMatrix::new(&query, dim)?, isa)?;
     let scan_seconds = limits.time(memory, || timed(|| prepared.score_corpus(&index).map(drop)))?;

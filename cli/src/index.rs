@@ -30,11 +30,7 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
         read_corpus(&docs, lengths.as_deref(), Some(&progress))?
     };
     let progress = Progress::new(2, format!("indexing as {}", dtype.name()));
-    let sketch = if no_sketch {
-        Sketch::None
-    } else {
-        Sketch::Int8
-    };
+    let sketch = if no_sketch { Sketch::Off } else { Sketch::Int8 };
     let index = thread_pool(threads.unwrap_or(0))?
         .install(|| Index::from_corpus_with(&corpus, dtype, sketch))?;
     drop(corpus);
