@@ -11,7 +11,7 @@ use maxsim_kernels::index::{self as layout, Element, INDEX_LANES};
 
 use crate::documents::{check_dims, Source};
 use crate::prune::{pruned_top_k, DocumentBound, Sketched, TopKStats};
-use crate::scorer::{current_threads, for_each};
+use crate::scorer::{for_each, grouped_for_threads};
 use crate::search::Hit;
 use crate::sketch::{IndexSketch, Sketch};
 use crate::{Corpus, Documents, Error, PreparedQuery, Result, TokenMatrix, TokenMatrixBuf};
@@ -238,13 +238,8 @@ impl Index {
             pieces.push(piece);
             rest = tail;
         }
-        // Group documents so each thread takes several (packing is memory-bound and cheap).
-        let per_task = pieces.len().div_ceil(current_threads() * 8).max(1);
-        let mut tasks = Vec::new();
-        let mut pieces = pieces.into_iter().enumerate().peekable();
-        while pieces.peek().is_some() {
-            tasks.push(pieces.by_ref().take(per_task).collect::<Vec<_>>());
-        }
+        // Several documents a task: packing is memory-bound and cheap.
+        let tasks = grouped_for_threads(pieces.into_iter().enumerate().collect());
         for_each(tasks, |task| {
             for (doc, out) in task {
                 layout::pack_document(corpus.document_slice(doc), dim, out);

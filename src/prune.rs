@@ -303,13 +303,15 @@ pub(crate) fn pruned_top_k<S: Sketched + ?Sized>(
             .collect()
     };
     let parallel_screen = |positions: Vec<usize>| -> Vec<(usize, Option<(f64, f64)>)> {
-        let pieces = (current_threads() * 4).max(1);
-        let per_piece = positions.len().div_ceil(pieces).max(1);
-        let chunks: Vec<Vec<usize>> = positions.chunks(per_piece).map(<[usize]>::to_vec).collect();
-        map_reduce(chunks, screen_range, Vec::new, |mut left, right| {
-            left.extend(right);
-            left
-        })
+        map_reduce(
+            split(&positions, current_threads() * 4),
+            screen_range,
+            Vec::new,
+            |mut left, right| {
+                left.extend(right);
+                left
+            },
+        )
     };
 
     // The guard: a sample spread over the documents estimates the share of documents that
@@ -366,11 +368,8 @@ pub(crate) fn pruned_top_k<S: Sketched + ?Sized>(
         }
         let end = (next + batch).min(screened.len());
         let positions: Vec<usize> = screened[next..end].iter().map(|&(doc, _)| doc).collect();
-        let pieces = current_threads().max(1);
-        let per_piece = positions.len().div_ceil(pieces).max(1);
-        let chunks: Vec<Vec<usize>> = positions.chunks(per_piece).map(<[usize]>::to_vec).collect();
         let found = map_reduce(
-            chunks,
+            split(&positions, current_threads()),
             |docs| {
                 let mut found = BestK::new(k);
                 for doc in docs {
@@ -396,6 +395,12 @@ pub(crate) fn pruned_top_k<S: Sketched + ?Sized>(
         pruned: true,
     };
     Some((best.into_sorted(), stats))
+}
+
+/// `positions` in at most `pieces` (at least 1) runs of nearly equal length, for the threads.
+fn split(positions: &[usize], pieces: usize) -> Vec<Vec<usize>> {
+    let per_piece = positions.len().div_ceil(pieces.max(1)).max(1);
+    positions.chunks(per_piece).map(<[usize]>::to_vec).collect()
 }
 
 /// The k-th largest lower bound (documents without bounds count as `-inf`).

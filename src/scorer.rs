@@ -196,3 +196,16 @@ pub(crate) fn map_reduce<T: Send, R: Send>(
     #[cfg(not(feature = "parallel"))]
     items.into_iter().map(map).fold(identity(), reduce)
 }
+
+/// `pieces` grouped into tasks of consecutive pieces, several tasks per thread of the current
+/// pool: for cheap, memory-bound work on many documents, where a task per document would cost
+/// more in scheduling than it computes.
+pub(crate) fn grouped_for_threads<T>(pieces: Vec<T>) -> Vec<Vec<T>> {
+    let per_task = pieces.len().div_ceil(current_threads() * 8).max(1);
+    let mut tasks = Vec::new();
+    let mut pieces = pieces.into_iter().peekable();
+    while pieces.peek().is_some() {
+        tasks.push(pieces.by_ref().take(per_task).collect());
+    }
+    tasks
+}

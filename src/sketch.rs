@@ -4,7 +4,7 @@
 use maxsim_kernels::sketch as sk;
 
 use crate::prune::{f32_up, sketch_token, DocumentBound};
-use crate::scorer::for_each;
+use crate::scorer::{for_each, grouped_for_threads};
 use crate::{Error, Result};
 
 /// Whether an index carries a sketch for pruned top-k.
@@ -90,15 +90,7 @@ impl IndexSketch {
                 scale_rest = rest;
                 pieces.push((doc, codes, scales, bound));
             }
-            let per_task = pieces
-                .len()
-                .div_ceil(crate::scorer::current_threads() * 8)
-                .max(1);
-            let mut tasks = Vec::new();
-            let mut pieces = pieces.into_iter().peekable();
-            while pieces.peek().is_some() {
-                tasks.push(pieces.by_ref().take(per_task).collect::<Vec<_>>());
-            }
+            let tasks = grouped_for_threads(pieces);
             let gamma = crate::prune::dot_rounding(dim);
             for_each(tasks, |task| {
                 let (mut values, mut row_codes) = (Vec::new(), Vec::new());

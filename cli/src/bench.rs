@@ -148,10 +148,10 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
                             layout: "rows",
                             storage: Storage::F32,
                         };
-                        let seconds = limits.time(&memory, || {
+                        let rows_resident = limits.time(&memory, || {
                             time_repeated_once(&mut || prepared.score_corpus(&resident_rows).map(drop))
                         })?;
-                        lines.push(Line::case(shape, "resident", repeats.len(), seconds));
+                        lines.push(Line::case(shape, "resident", repeats.len(), rows_resident));
                         // One pass over the out-of-cache corpus: compute- or memory-bound.
                         let streamed = Shape { passes: 1, ..shape };
                         let seconds = limits.time(&memory, || timed(|| prepared.score_corpus(&corpus).map(drop)))?;
@@ -185,7 +185,6 @@ pub fn run(args: BenchArgs) -> Result<(), Failure> {
                                 apart / together
                             )));
                         }
-                        let rows_resident = seconds_of(&lines, "resident", shape);
                         let mut against_rows = Vec::new();
                         for (storage, resident_index, corpus_index) in &indexes {
                             let indexed = Shape { layout: "index", storage: *storage, ..shape };
@@ -444,30 +443,6 @@ impl Limits {
             }
         }
     }
-}
-
-/// The seconds of the case named `case` already measured for `shape`'s layout and storage.
-fn seconds_of(lines: &[Line], case: &str, shape: Shape) -> f64 {
-    lines
-        .iter()
-        .rev()
-        .find_map(|line| match line {
-            Line::Case {
-                shape: other,
-                case: name,
-                seconds,
-                ..
-            } if name == case
-                && other.rows == shape.rows
-                && other.dim == shape.dim
-                && other.layout == shape.layout
-                && other.storage == shape.storage =>
-            {
-                Some(*seconds)
-            }
-            _ => None,
-        })
-        .unwrap_or(f64::NAN)
 }
 
 /// Building an index of the out-of-cache corpus, timed against scans of that index by a
